@@ -1,0 +1,413 @@
+"""The ``confiance`` command. Each command calls services directly, in its own transaction."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from confiance import __version__
+from confiance.actors import Actor
+from confiance.apikeys import service as apikeys
+from confiance.audit.errors import AuditChainBroken
+from confiance.config import Settings
+from confiance.errors import ConfianceError
+from confiance.keys import service as keys_service
+from confiance.manifest import service as manifest_service
+from confiance.manifest.checks import check_file, format_problems
+from confiance.runtime import Runtime, initialize
+
+app = typer.Typer(
+    help="Confiance: customer personal data behind consent, encryption and a tamper-evident audit.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+manifest_app = typer.Typer(help="Check, load and list privacy manifests.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Service API keys, each limited to some purposes.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-encryption keys: status and rotation.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(manifest_app, name="manifest")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."),
+]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    return settings
+
+
+def _operator() -> Actor:
+    return Actor.operator(os.environ.get("USER") or "operator")
+
+
+@contextmanager
+def _runtime(data_dir: Path | None) -> Iterator[Runtime]:
+    runtime = Runtime.open(_settings(data_dir))
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _fail(exc: ConfianceError) -> typer.Exit:
+    err.print(f"[bold red]error[/]: {exc.detail}")
+    return typer.Exit(code=1)
+
+
+# -- init / serve / demo ---------------------------------------------------------------------
+@app.command()
+def init(data_dir: DataDir = None) -> None:
+    """Create the data directory, the key file (mode 0600) and the database schema."""
+    try:
+        report = initialize(_settings(data_dir))
+    except ConfianceError as exc:
+        raise _fail(exc) from None
+    if report.keyring_created:
+        console.print(f"Key file created at [bold]{report.keyring_path}[/] (mode 0600).")
+        console.print("Back it up somewhere safe: without it no customer data can be read.")
+    console.print(f"Database ready: {report.database}")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (PostgreSQL only).")] = None,
+) -> None:
+    """Start the API server."""
+    settings = _settings(data_dir)
+    _serve(settings, host=host, port=port, workers=workers)
+
+
+def _serve(
+    settings: Settings, *, host: str | None, port: int | None, workers: int | None
+) -> None:
+    import uvicorn
+
+    from confiance.db import Database
+    from confiance.web.app import create_app
+
+    host = host or settings.server.host
+    port = port if port is not None else settings.server.port
+    workers = workers or settings.server.workers
+    if workers > 1:
+        if Database(settings.database_url).is_sqlite:
+            err.print(
+                "[bold red]error[/]: several workers need PostgreSQL; the embedded SQLite "
+                "database takes one worker (set CONFIANCE__DATABASE__URL)."
+            )
+            raise typer.Exit(code=2)
+        os.environ["CONFIANCE__DATA_DIR"] = str(settings.data_dir.resolve())
+        uvicorn.run(
+            "confiance.web.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+        return
+    runtime = Runtime.open(settings)
+    uvicorn.run(create_app(runtime, own_runtime=True), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    customers: Annotated[int, typer.Option(help="Fictional customers to generate.")] = 2000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server once the data is ready.")
+    ] = True,
+) -> None:
+    """Set up the fictional retailer Maison Exemple, its customers, and start the server."""
+    from confiance.demo import service as demo_service
+
+    settings = _settings(data_dir)
+    initialize(settings)
+    runtime = Runtime.open(settings)
+    actor = Actor.system("demo")
+    try:
+        seq = demo_service.load_example_manifest(runtime, actor=actor)
+        console.print(f"Privacy manifest of Maison Exemple loaded (version {seq}).")
+        existing = demo_service.customer_count(runtime)
+        missing = max(0, customers - existing)
+        if missing:
+            with _progress() as progress:
+                task = progress.add_task("Collecting fictional customers", total=missing)
+                demo_service.populate(
+                    runtime,
+                    count=missing,
+                    actor=actor,
+                    seed=2026 + existing,
+                    progress=lambda n: progress.advance(task, n),
+                )
+        with runtime.db.transaction() as session:
+            manifest = manifest_service.current(session).manifest
+            purposes = [p.key for p in manifest.purposes]
+            _, token = apikeys.create(
+                session, name="demo", purposes=purposes, actor=actor, audit=runtime.audit
+            )
+            runtime.audit.checkpoint(session)
+    finally:
+        runtime.close()
+    url = f"http://{host}:{port}/"
+    console.print(f"{max(existing, customers)} customers are in the encrypted vault.")
+    console.print(f"Demo API key (all purposes): [bold]{token}[/]")
+    console.print(
+        f"Try: curl -H 'Authorization: Bearer {token}' "
+        f"'{url}v1/customers/lookup' -X POST -H 'content-type: application/json' "
+        "-d '{\"purpose\": \"order_fulfilment\", \"field\": \"email\", \"value\": \"...\"}'"
+    )
+    console.print(f"Confiance demo: [bold green]{url}[/]")
+    if serve_after:
+        _serve(settings, host=host, port=port, workers=1)
+
+
+# -- manifest ---------------------------------------------------------------------------------
+@manifest_app.command("check")
+def manifest_check(
+    file: Annotated[Path, typer.Argument(help="The manifest YAML file.", exists=True, dir_okay=False)],
+) -> None:
+    """Report every problem of a manifest with its line; exit 1 if there is any error."""
+    result = check_file(file)
+    for line in format_problems(result, str(file)):
+        (console if result.ok else err).print(line, markup=False, highlight=False)
+    if not result.ok:
+        raise typer.Exit(code=1)
+    console.print(f"{file}: ok")
+
+
+@manifest_app.command("load")
+def manifest_load(
+    file: Annotated[Path, typer.Argument(help="The manifest YAML file.", exists=True, dir_okay=False)],
+    data_dir: DataDir = None,
+) -> None:
+    """Check a manifest and store it as the current version."""
+    actor = _operator()
+    with _runtime(data_dir) as runtime:
+        try:
+            with runtime.db.transaction() as session:
+                loaded = manifest_service.load(
+                    session,
+                    text=file.read_text(encoding="utf-8"),
+                    source_name=file.name,
+                    actor=actor.label,
+                    on_loaded=runtime.manifest_loaded_hook(actor),
+                )
+        except ConfianceError as exc:
+            problems = exc.fields.get("problems") or []
+            for p in problems:
+                err.print(f"{file}:{p['line']}: {p['code']}: {p['message']}", markup=False)
+            raise _fail(exc) from None
+    state = "stored as" if loaded.created else "already stored as"
+    console.print(f"{file}: {state} version {loaded.seq} (sha256 {loaded.sha256[:16]}…)")
+
+
+@manifest_app.command("history")
+def manifest_history(data_dir: DataDir = None) -> None:
+    """Every stored manifest version."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        rows = manifest_service.history(session)
+    table = Table("version", "sha256", "loaded at", "by", "source")
+    for row in rows:
+        table.add_row(str(row.seq), row.sha256[:16], row.loaded_at.isoformat(), row.loaded_by, row.source_name)
+    console.print(table)
+
+
+# -- API keys ---------------------------------------------------------------------------------
+@apikey_app.command("create")
+def apikey_create(
+    purposes: Annotated[str, typer.Option(help="Comma-separated purposes the key may use.")],
+    name: Annotated[str, typer.Option(help="What the key is for (e.g. crm-sync).")] = "service",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a key; it is printed once and only its digest is stored."""
+    wanted = [p.strip() for p in purposes.split(",") if p.strip()]
+    with _runtime(data_dir) as runtime:
+        try:
+            with runtime.db.transaction() as session:
+                info, token = apikeys.create(
+                    session, name=name, purposes=wanted, actor=_operator(), audit=runtime.audit
+                )
+        except ConfianceError as exc:
+            raise _fail(exc) from None
+    err.print(f"API key {info.id} for {', '.join(info.purposes)} (shown once):")
+    console.print(token, markup=False, highlight=False)
+
+
+@apikey_app.command("list")
+def apikey_list(data_dir: DataDir = None) -> None:
+    """Keys with their purposes (never their secret)."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        keys = apikeys.list_keys(session)
+    table = Table("id", "name", "purposes", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k.id, k.name, ", ".join(k.purposes), k.created_at.isoformat(timespec="seconds"),
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    console.print(table)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the part after 'cfk_').")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a key at once."""
+    with _runtime(data_dir) as runtime:
+        try:
+            with runtime.db.transaction() as session:
+                apikeys.revoke(session, key_id=key_id, actor=_operator(), audit=runtime.audit)
+        except ConfianceError as exc:
+            raise _fail(exc) from None
+    console.print(f"API key {key_id} revoked.")
+
+
+# -- keys -------------------------------------------------------------------------------------
+@keys_app.command("status")
+def keys_status(data_dir: DataDir = None) -> None:
+    """Key-encryption keys and how many data keys each wraps (never the keys themselves)."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        usage = keys_service.usage(session)
+        ring = runtime.keys.get()
+    table = Table("KEK id", "role", "data keys")
+    for kek_id in ring.kek_ids:
+        role = "primary" if kek_id == ring.primary_id else "unwrap only"
+        table.add_row(kek_id, role, str(usage.get(kek_id, 0)))
+    console.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    data_dir: DataDir = None,
+    grace: Annotated[
+        float | None, typer.Option(help="Seconds to let running servers pick up the new key.")
+    ] = None,
+) -> None:
+    """Rewrap every data key under a new KEK, then retire the old one. The API keeps serving."""
+    with _runtime(data_dir) as runtime:
+        with _progress() as progress:
+            task = progress.add_task("Rewrapping data keys", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            try:
+                result = keys_service.rotate(
+                    runtime.db,
+                    keys=runtime.keys,
+                    audit=runtime.audit,
+                    actor=_operator(),
+                    grace_seconds=(
+                        grace if grace is not None else runtime.settings.crypto.rotation_grace_seconds
+                    ),
+                    progress=report,
+                )
+            except ConfianceError as exc:
+                raise _fail(exc) from None
+    console.print(
+        f"New primary KEK {result.new_kek_id}; {result.rewrapped} data keys rewrapped in "
+        f"{result.seconds:.1f} s; retired: {', '.join(result.retired_kek_ids) or 'none'}."
+    )
+
+
+# -- audit ------------------------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute the hash chain and check every signed checkpoint; exit 1 on any tampering."""
+    with _runtime(data_dir) as runtime:
+        from confiance.crypto import Signer
+
+        public_key = Signer(runtime.keys.get().audit_signing_key).public_key
+        with _progress() as progress:
+            task = progress.add_task("Verifying the audit chain", total=None)
+            try:
+                report = runtime.audit.verify(
+                    runtime.db,
+                    public_key=public_key,
+                    progress=lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            except AuditChainBroken as exc:
+                progress.stop()
+                if as_json:
+                    print(json.dumps(exc.to_problem()))
+                err.print(f"[bold red]audit log tampered[/]: {exc.detail}")
+                raise typer.Exit(code=1) from None
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    console.print(
+        f"[bold green]audit log intact[/]: {report.entries} entries, "
+        f"{report.checkpoints} signed checkpoints, last hash {report.last_hash[:16]}…, "
+        f"{report.rate:,.0f} entries/s"
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(data_dir: DataDir = None) -> None:
+    """Sign the current head of the chain now (also done every N entries)."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        cp = runtime.audit.checkpoint(session)
+    console.print(f"Checkpoint at entry {cp.seq}." if cp else "The audit log is empty.")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfianceError as exc:
+        err.print(f"[bold red]error[/]: {exc.detail}")
+        sys.exit(1)

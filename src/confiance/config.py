@@ -1,0 +1,116 @@
+"""Settings, one section per concern.
+
+Every setting can be given as an environment variable ``CONFIANCE__SECTION__KEY`` (for example
+``CONFIANCE__DATABASE__URL``). Library code receives a :class:`Settings` object; nothing reads
+the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "AuditSettings",
+    "CryptoSettings",
+    "DatabaseSettings",
+    "ServerSettings",
+    "Settings",
+]
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database. Empty means an embedded SQLite file "
+            "'confiance.db' in the data directory. PostgreSQL: postgresql+psycopg://user@host/db."
+        ),
+    )
+    pool_size: int = Field(default=5, ge=1, description="Connections kept per process (PostgreSQL).")
+    echo: bool = Field(default=False, description="Log every SQL statement (never in production).")
+
+
+class CryptoSettings(BaseModel):
+    keyring_file: Path | None = Field(
+        default=None,
+        description=(
+            "Key file holding the key-encryption keys, the blind-index key and the audit "
+            "signing key (mode 0600, made by 'confiance init'). Empty means "
+            "'keyring.json' in the data directory."
+        ),
+    )
+    keyring: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The key ring itself, as the JSON content of a key file, for deployments that pass "
+            "secrets through the environment. Takes precedence over keyring_file."
+        ),
+    )
+    rotation_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "During 'keys rotate', how long to wait after publishing the new key-encryption key "
+            "before rewrapping, so that running servers pick it up."
+        ),
+    )
+
+
+class AuditSettings(BaseModel):
+    checkpoint_every: int = Field(
+        default=256,
+        ge=1,
+        description="Write a signed checkpoint of the audit chain every N entries.",
+    )
+    checkpoint_file: Path | None = Field(
+        default=None,
+        description=(
+            "Append-only file, outside the database, where signed checkpoints are copied so a "
+            "truncated tail is caught. Empty means 'audit-checkpoints.jsonl' in the data "
+            "directory."
+        ),
+    )
+
+
+class ServerSettings(BaseModel):
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
+    workers: int = Field(
+        default=1, ge=1, description="API worker processes (more than one needs PostgreSQL)."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings of a Confiance installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CONFIANCE__",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        default=Path("confiance-data"),
+        description="Directory for the embedded database, the key file and audit checkpoints.",
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    crypto: CryptoSettings = Field(default_factory=CryptoSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'confiance.db').resolve()}"
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.crypto.keyring_file or self.data_dir / "keyring.json"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.audit.checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"

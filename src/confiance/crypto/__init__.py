@@ -1,0 +1,31 @@
+"""The crypto recipe layer: the only module that touches raw primitives.
+
+- :class:`SymmetricKey` seals and opens tokens (AES-256-GCM, version byte, key id, context).
+- :class:`Keyring` wraps per-customer data keys under the primary KEK and rotates.
+- :class:`BlindIndexer` computes keyed digests for look-ups.
+- :class:`Signer` / :func:`verify_signature` sign audit checkpoints with Ed25519.
+"""
+
+from confiance.crypto.aead import SymmetricKey, context
+from confiance.crypto.blind import BlindIndexer, hmac_sha256
+from confiance.crypto.errors import CryptoError, DecryptionFailed, KeyringError, SignatureInvalid
+from confiance.crypto.keyring import Kek, Keyring, KeyringSource, write_keyring
+from confiance.crypto.secret import Secret
+from confiance.crypto.signing import Signer, verify_signature
+
+__all__ = [
+    "BlindIndexer",
+    "CryptoError",
+    "DecryptionFailed",
+    "Kek",
+    "Keyring",
+    "KeyringError",
+    "KeyringSource",
+    "Secret",
+    "Signer",
+    "SymmetricKey",
+    "context",
+    "hmac_sha256",
+    "verify_signature",
+    "write_keyring",
+]

@@ -1,0 +1,10 @@
+"""Imports every domain's models so that ``Base.metadata`` knows all tables."""
+
+from confiance.apikeys import models as apikeys
+from confiance.audit import models as audit
+from confiance.db.base import Base
+from confiance.keys import models as keys
+from confiance.manifest import models as manifest
+from confiance.vault import models as vault
+
+__all__ = ["Base", "apikeys", "audit", "keys", "manifest", "vault"]

@@ -1,0 +1,112 @@
+"""Wiring: one :class:`Runtime` holds the database, the key ring, the audit log and the vault
+of an installation. The CLI, the API and the tests build it from :class:`Settings`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from confiance.actors import Actor
+from confiance.audit.service import AuditEvent, AuditLog
+from confiance.manifest.service import LoadedManifest
+from confiance.config import Settings
+from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
+from confiance.db import Database
+from confiance.db import migrate
+from confiance.errors import ConfigurationError
+from confiance.keys import service as keys_service
+from confiance.vault.service import Vault
+
+__all__ = ["InitReport", "Runtime", "initialize"]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    keys: KeyringSource
+    audit: AuditLog
+    vault: Vault
+
+    @classmethod
+    def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
+        keys = _keyring_source(settings)
+        db = Database(
+            settings.database_url,
+            echo=settings.database.echo,
+            pool_size=settings.database.pool_size,
+        )
+        if check_schema and migrate.current_revision(db) != migrate.head_revision():
+            raise ConfigurationError(
+                "The database schema is not up to date; run 'confiance init'.",
+            )
+        audit = AuditLog(
+            signer=Signer(keys.get().audit_signing_key),
+            checkpoint_every=settings.audit.checkpoint_every,
+            checkpoint_file=settings.checkpoint_path,
+        )
+        return cls(settings=settings, db=db, keys=keys, audit=audit, vault=Vault(keys=keys, audit=audit))
+
+    def manifest_loaded_hook(self, actor: Actor) -> Callable[[Session, LoadedManifest], None]:
+        """Audit hook for a newly stored manifest version."""
+
+        def hook(session: Session, loaded: LoadedManifest) -> None:
+            self.audit.record(
+                session,
+                AuditEvent(
+                    action="manifest.load",
+                    actor=actor.label,
+                    detail=f"version {loaded.seq} sha256 {loaded.sha256}",
+                ),
+            )
+
+        return hook
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _keyring_source(settings: Settings) -> KeyringSource:
+    if settings.crypto.keyring is not None:
+        return KeyringSource(inline=settings.crypto.keyring.get_secret_value())
+    return KeyringSource(path=settings.keyring_path)
+
+
+@dataclass(frozen=True)
+class InitReport:
+    data_dir: Path
+    keyring_created: bool
+    keyring_path: Path | None
+    database: str
+
+
+def initialize(settings: Settings) -> InitReport:
+    """Create the data directory, the key file (mode 0600) and the schema; idempotent."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    created = False
+    keyring_path: Path | None = None
+    if settings.crypto.keyring is None:
+        keyring_path = settings.keyring_path
+        if not keyring_path.exists():
+            write_keyring(keyring_path, Keyring.generate())
+            created = True
+    db = Database(settings.database_url, echo=settings.database.echo)
+    try:
+        migrate.upgrade(db)
+        keys = _keyring_source(settings)
+        with db.transaction() as session:
+            keys_service.ensure_registered(session, keys=keys)
+    finally:
+        db.dispose()
+    return InitReport(
+        data_dir=settings.data_dir,
+        keyring_created=created,
+        keyring_path=keyring_path,
+        database=repr(db),
+    )

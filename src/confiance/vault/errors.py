@@ -1,0 +1,91 @@
+"""Errors of the vault. None of them ever carries a value, only field and purpose names."""
+
+from __future__ import annotations
+
+from confiance.errors import ConfianceError
+
+__all__ = [
+    "ConsentRequired",
+    "CustomerNotFound",
+    "FieldNotNeeded",
+    "NotALookupField",
+    "NothingToCollect",
+    "PurposeNotGranted",
+    "VaultError",
+]
+
+
+class VaultError(ConfianceError):
+    code = "vault"
+    status = 400
+    title = "Vault error"
+
+
+class CustomerNotFound(VaultError):
+    code = "customer-not-found"
+    status = 404
+    title = "No such customer"
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"No customer with id {customer_id}.", customer_id=customer_id)
+
+
+class FieldNotNeeded(VaultError):
+    code = "field-not-needed"
+    status = 422
+    title = "Field not needed by the purpose"
+
+    def __init__(self, field: str, purposes: list[str]) -> None:
+        super().__init__(
+            f"The field '{field}' is not needed by the purpose(s) {', '.join(purposes)}; "
+            "collect it for a purpose that needs it, or declare that need in the manifest.",
+            field=field,
+            purposes=purposes,
+        )
+
+
+class PurposeNotGranted(VaultError):
+    code = "purpose-not-granted"
+    status = 403
+    title = "Purpose not granted to this caller"
+
+    def __init__(self, purpose: str, actor: str) -> None:
+        super().__init__(
+            f"'{actor}' may not process data for the purpose '{purpose}'; create an API key "
+            "that includes it.",
+            purpose=purpose,
+        )
+
+
+class ConsentRequired(VaultError):
+    code = "consent-required"
+    status = 403
+    title = "The purpose needs the customer's consent"
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__(
+            f"The purpose '{purpose}' rests on the customer's consent and no consent decision "
+            "is recorded for it: its data is not processed.",
+            purpose=purpose,
+        )
+
+
+class NotALookupField(VaultError):
+    code = "not-a-lookup-field"
+    status = 422
+    title = "Field cannot be used to find a customer"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"The field '{field}' is not declared with 'lookup: true' in the manifest.",
+            field=field,
+        )
+
+
+class NothingToCollect(VaultError):
+    code = "nothing-to-collect"
+    status = 422
+    title = "No field given"
+
+    def __init__(self) -> None:
+        super().__init__("Give at least one field value to collect.")

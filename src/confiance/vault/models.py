@@ -1,0 +1,53 @@
+"""Customers, their sealed field values and the blind index."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from confiance.db.base import Base, UtcDateTime
+
+
+class Customer(Base):
+    """A customer and their data key, wrapped under a KEK. Destroying ``wrapped_key`` makes
+    every value of this customer unreadable (crypto-shredding)."""
+
+    __tablename__ = "vault_customers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kek_id: Mapped[str] = mapped_column(ForeignKey("crypto_keks.kek_id"), index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    manifest_seq: Mapped[int] = mapped_column(ForeignKey("manifest_versions.seq"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FieldValue(Base):
+    """One field of one customer, sealed under the customer's data key with the customer id
+    and field name bound as associated data."""
+
+    __tablename__ = "vault_values"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    collected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BlindIndexEntry(Base):
+    """Keyed digest of a normalised value, to find customers without decrypting."""
+
+    __tablename__ = "vault_blind_index"
+
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

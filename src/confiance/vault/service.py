@@ -1,0 +1,458 @@
+"""The vault: collect, read for a purpose, rectify and look up customers.
+
+Rules held here:
+
+- Only fields the manifest declares are collected, and only for a purpose that needs them. The
+  whole request is validated before anything is written, so a refused request leaves no trace.
+- Each customer has a data key (AES-256-GCM), wrapped under the primary KEK. Each value is
+  sealed with the customer id and the field name bound as associated data.
+- A read names an actor and a purpose and decrypts only the fields that purpose needs.
+- Purposes resting on consent are refused unless the consent gate allows them.
+- Every action appends an audit entry in the caller's transaction before any value is
+  returned: if the entry cannot be written, the transaction fails and nothing is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from confiance import clock
+from confiance.actors import Actor
+from confiance.audit.service import AuditEvent, AuditLog
+from confiance.crypto import BlindIndexer, KeyringSource, SymmetricKey, context
+from confiance.manifest import service as manifest_service
+from confiance.manifest.errors import UnknownField, UnknownPurpose
+from confiance.manifest.schemas import LegalBasis, Manifest, PurposeSpec
+from confiance.vault.errors import (
+    ConsentRequired,
+    CustomerNotFound,
+    FieldNotNeeded,
+    NotALookupField,
+    NothingToCollect,
+    PurposeNotGranted,
+)
+from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
+
+__all__ = [
+    "CollectedCustomer",
+    "ConsentGate",
+    "CustomerView",
+    "NoConsentLedger",
+    "Vault",
+]
+
+# Categories that identify a person directly; a pseudonymised purpose never sees them in clear.
+DIRECT_IDENTIFIERS = (
+    "user.name",
+    "user.contact",
+    "user.unique_id",
+    "user.government_id",
+    "user.device",
+    "user.account",
+    "user.financial",
+    "user.payment",
+)
+
+
+class ConsentGate(Protocol):
+    """Decides whether a consent-based purpose may process one customer's data."""
+
+    def allows(self, session: Session, *, customer_id: uuid.UUID, purpose: str) -> bool: ...
+
+
+class NoConsentLedger:
+    """Until the consent ledger exists, no consent is on record, so nothing is allowed."""
+
+    def allows(self, session: Session, *, customer_id: uuid.UUID, purpose: str) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class CollectedCustomer:
+    id: uuid.UUID
+    fields: tuple[str, ...]
+    manifest_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    """What one purpose may see of one customer."""
+
+    id: uuid.UUID | None
+    pseudonym: str | None
+    purpose: str
+    values: dict[str, Any] = field(default_factory=dict)
+    manifest_seq: int = 0
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _decode(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+class Vault:
+    def __init__(
+        self,
+        *,
+        keys: KeyringSource,
+        audit: AuditLog,
+        consent: ConsentGate | None = None,
+    ) -> None:
+        self.keys = keys
+        self.audit = audit
+        self.consent: ConsentGate = consent or NoConsentLedger()
+        self._indexer = BlindIndexer(keys.get().blind_index_key)
+
+    # -- checks -----------------------------------------------------------------------------
+    def _purpose(self, manifest: Manifest, actor: Actor, purpose: str) -> PurposeSpec:
+        spec = manifest.purposes_by_key.get(purpose)
+        if spec is None:
+            raise UnknownPurpose(purpose)
+        if not actor.may_use(purpose):
+            raise PurposeNotGranted(purpose, actor.label)
+        return spec
+
+    def _check_consent(
+        self, session: Session, spec: PurposeSpec, customer_id: uuid.UUID
+    ) -> None:
+        if spec.legal_basis is LegalBasis.consent and not self.consent.allows(
+            session, customer_id=customer_id, purpose=spec.key
+        ):
+            raise ConsentRequired(spec.key)
+
+    def _prepare(
+        self,
+        manifest: Manifest,
+        allowed: set[str],
+        purposes: list[str],
+        values: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Validate every field of one record; raise before anything is written."""
+        if not values:
+            raise NothingToCollect()
+        normalized: dict[str, Any] = {}
+        for name, value in values.items():
+            spec = manifest.fields_by_name.get(name)
+            if spec is None:
+                raise UnknownField(name)
+            if name not in allowed:
+                raise FieldNotNeeded(name, purposes)
+            normalized[name] = spec.normalize(value)
+        return normalized
+
+    def _index_rows(
+        self, manifest: Manifest, customer_id: uuid.UUID, values: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for name, value in values.items():
+            spec = manifest.fields_by_name[name]
+            if spec.lookup and value is not None:
+                rows.append(
+                    {
+                        "field": name,
+                        "digest": self._indexer.digest(name, spec.lookup_key(value)),
+                        "customer_id": customer_id,
+                    }
+                )
+        return rows
+
+    # -- collect ----------------------------------------------------------------------------
+    def collect(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        purposes: Sequence[str],
+        values: Mapping[str, Any],
+    ) -> CollectedCustomer:
+        """Create a customer with the given field values, collected for ``purposes``."""
+        return self.collect_many(session, actor=actor, purposes=purposes, records=[values])[0]
+
+    def collect_many(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        purposes: Sequence[str],
+        records: Sequence[Mapping[str, Any]],
+    ) -> list[CollectedCustomer]:
+        """Create many customers at once (imports, the demo): one audit entry per customer."""
+        loaded = manifest_service.current(session)
+        manifest = loaded.manifest
+        purpose_list = sorted(set(purposes))
+        if not purpose_list:
+            raise UnknownPurpose("")
+        allowed: set[str] = set()
+        for key in purpose_list:
+            spec = self._purpose(manifest, actor, key)
+            if spec.legal_basis is LegalBasis.consent:
+                # A new customer cannot have consented yet; collect for a purpose they
+                # entered into (e.g. the contract), consent comes with the ledger.
+                raise ConsentRequired(key)
+            allowed.update(spec.fields)
+        prepared = [self._prepare(manifest, allowed, purpose_list, rec) for rec in records]
+
+        ring = self.keys.get()
+        now = clock.now()
+        customers: list[dict[str, Any]] = []
+        values_rows: list[dict[str, Any]] = []
+        index_rows: list[dict[str, Any]] = []
+        events: list[AuditEvent] = []
+        results: list[CollectedCustomer] = []
+        purpose_label = ",".join(purpose_list)
+        for record in prepared:
+            customer_id = uuid.uuid4()
+            owner = str(customer_id)
+            data_key = SymmetricKey.generate()
+            kek_id, wrapped = ring.wrap(data_key, owner=owner)
+            customers.append(
+                {
+                    "id": customer_id,
+                    "kek_id": kek_id,
+                    "wrapped_key": wrapped,
+                    "manifest_seq": loaded.seq,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for name, value in record.items():
+                values_rows.append(
+                    {
+                        "customer_id": customer_id,
+                        "field": name,
+                        "ciphertext": data_key.seal(_encode(value), ctx=context(owner, name)),
+                        "version": 1,
+                        "collected_at": now,
+                        "updated_at": now,
+                    }
+                )
+            index_rows.extend(self._index_rows(manifest, customer_id, record))
+            names = tuple(sorted(record))
+            events.append(
+                AuditEvent(
+                    action="vault.collect",
+                    actor=actor.label,
+                    customer_pid=owner,
+                    purpose=purpose_label,
+                    fields=names,
+                )
+            )
+            results.append(CollectedCustomer(customer_id, names, loaded.seq))
+
+        session.execute(insert(Customer), customers)
+        session.execute(insert(FieldValue), values_rows)
+        if index_rows:
+            session.execute(insert(BlindIndexEntry), index_rows)
+        self.audit.record_many(session, events)
+        return results
+
+    # -- read -------------------------------------------------------------------------------
+    def read(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        purpose: str,
+        customer_id: uuid.UUID,
+    ) -> CustomerView:
+        """The fields ``purpose`` needs, decrypted; nothing else is even fetched."""
+        loaded = manifest_service.current(session)
+        manifest = loaded.manifest
+        spec = self._purpose(manifest, actor, purpose)
+        self._check_consent(session, spec, customer_id)
+        needed = list(spec.fields)
+        rows = session.execute(
+            select(Customer.wrapped_key, FieldValue.field, FieldValue.ciphertext)
+            .select_from(Customer)
+            .outerjoin(
+                FieldValue,
+                (FieldValue.customer_id == Customer.id) & FieldValue.field.in_(needed),
+            )
+            .where(Customer.id == customer_id)
+        ).all()
+        if not rows:
+            raise CustomerNotFound(str(customer_id))
+        present = sorted(r.field for r in rows if r.field is not None)
+        # Written before any value is decrypted; if it fails, nothing is returned.
+        self.audit.record(
+            session,
+            AuditEvent(
+                action="vault.read",
+                actor=actor.label,
+                customer_pid=str(customer_id),
+                purpose=purpose,
+                fields=tuple(present),
+            ),
+        )
+        owner = str(customer_id)
+        data_key = self.keys.get().unwrap(rows[0].wrapped_key, owner=owner)
+        values = {
+            r.field: _decode(data_key.open(r.ciphertext, ctx=context(owner, r.field)))
+            for r in rows
+            if r.field is not None
+        }
+        if spec.pseudonymised:
+            return CustomerView(
+                id=None,
+                pseudonym=self.pseudonym(owner),
+                purpose=purpose,
+                values={k: self._pseudonymise(manifest, k, v) for k, v in values.items()},
+                manifest_seq=loaded.seq,
+            )
+        return CustomerView(
+            id=customer_id, pseudonym=None, purpose=purpose, values=values, manifest_seq=loaded.seq
+        )
+
+    def pseudonym(self, customer_id: str) -> str:
+        """A stable keyed pseudonym of a customer, for purposes that must not see the id."""
+        return self._indexer.digest("pseudonym/customer", customer_id).hex()[:32]
+
+    def _pseudonymise(self, manifest: Manifest, name: str, value: Any) -> Any:
+        category = manifest.fields_by_name[name].category
+        if value is None or not category.startswith(DIRECT_IDENTIFIERS):
+            return value
+        return self._indexer.digest(f"pseudonym/{name}", _encode(value).decode()).hex()[:32]
+
+    # -- rectify ----------------------------------------------------------------------------
+    def rectify(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        purpose: str,
+        customer_id: uuid.UUID,
+        values: Mapping[str, Any],
+    ) -> CollectedCustomer:
+        """Replace (or complete) field values. The old ciphertext is overwritten in place and,
+        with SQLite's secure_delete, its bytes are zeroed; no plaintext is ever stored."""
+        loaded = manifest_service.current(session)
+        manifest = loaded.manifest
+        spec = self._purpose(manifest, actor, purpose)
+        self._check_consent(session, spec, customer_id)
+        record = self._prepare(manifest, set(spec.fields), [purpose], values)
+        wrapped = session.execute(
+            select(Customer.wrapped_key).where(Customer.id == customer_id)
+        ).scalar_one_or_none()
+        if wrapped is None:
+            raise CustomerNotFound(str(customer_id))
+        owner = str(customer_id)
+        data_key = self.keys.get().unwrap(wrapped, owner=owner)
+        now = clock.now()
+        existing = set(
+            session.execute(
+                select(FieldValue.field).where(
+                    FieldValue.customer_id == customer_id, FieldValue.field.in_(list(record))
+                )
+            ).scalars()
+        )
+        for name, value in record.items():
+            sealed = data_key.seal(_encode(value), ctx=context(owner, name))
+            if name in existing:
+                session.execute(
+                    update(FieldValue)
+                    .where(FieldValue.customer_id == customer_id, FieldValue.field == name)
+                    .values(ciphertext=sealed, updated_at=now, version=FieldValue.version + 1)
+                )
+            else:
+                session.execute(
+                    insert(FieldValue).values(
+                        customer_id=customer_id,
+                        field=name,
+                        ciphertext=sealed,
+                        version=1,
+                        collected_at=now,
+                        updated_at=now,
+                    )
+                )
+        lookups = [n for n in record if manifest.fields_by_name[n].lookup]
+        if lookups:
+            session.execute(
+                delete(BlindIndexEntry).where(
+                    BlindIndexEntry.customer_id == customer_id, BlindIndexEntry.field.in_(lookups)
+                )
+            )
+            rows = self._index_rows(manifest, customer_id, {n: record[n] for n in lookups})
+            if rows:
+                session.execute(insert(BlindIndexEntry), rows)
+        session.execute(update(Customer).where(Customer.id == customer_id).values(updated_at=now))
+        names = tuple(sorted(record))
+        self.audit.record(
+            session,
+            AuditEvent(
+                action="vault.rectify",
+                actor=actor.label,
+                customer_pid=owner,
+                purpose=purpose,
+                fields=names,
+            ),
+        )
+        return CollectedCustomer(customer_id, names, loaded.seq)
+
+    # -- look-up ----------------------------------------------------------------------------
+    def find(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        purpose: str,
+        field: str,
+        value: Any,
+    ) -> list[uuid.UUID]:
+        """Customers whose ``field`` equals ``value``, through the blind index only."""
+        loaded = manifest_service.current(session)
+        manifest = loaded.manifest
+        spec = self._purpose(manifest, actor, purpose)
+        field_spec = manifest.fields_by_name.get(field)
+        if field_spec is None:
+            raise UnknownField(field)
+        if not field_spec.lookup:
+            raise NotALookupField(field)
+        if field not in spec.fields:
+            raise FieldNotNeeded(field, [purpose])
+        digest = self._indexer.digest(field, field_spec.lookup_key(field_spec.normalize(value)))
+        found = list(
+            session.execute(
+                select(BlindIndexEntry.customer_id)
+                .where(BlindIndexEntry.field == field, BlindIndexEntry.digest == digest)
+                .order_by(BlindIndexEntry.customer_id)
+            ).scalars()
+        )
+        if spec.legal_basis is LegalBasis.consent:
+            found = [
+                c for c in found if self.consent.allows(session, customer_id=c, purpose=purpose)
+            ]
+        events: Iterable[AuditEvent] = [
+            AuditEvent(
+                action="vault.lookup",
+                actor=actor.label,
+                customer_pid=str(c),
+                purpose=purpose,
+                fields=(field,),
+            )
+            for c in found
+        ] or [
+            AuditEvent(
+                action="vault.lookup",
+                actor=actor.label,
+                purpose=purpose,
+                fields=(field,),
+                outcome="no-match",
+            )
+        ]
+        self.audit.record_many(session, list(events))
+        return found
+
+    # -- statistics -------------------------------------------------------------------------
+    @staticmethod
+    def count(session: Session) -> int:
+        return int(session.execute(select(func.count()).select_from(Customer)).scalar_one())

@@ -1,0 +1,91 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+
+from confiance import __version__
+from confiance.audit.models import AuditEntry
+from confiance.config import Settings
+from confiance.manifest import service as manifest_service
+from confiance.manifest.errors import NoManifestLoaded
+from confiance.runtime import Runtime
+from confiance.vault import routes as vault_routes
+from confiance.vault.models import Customer
+from confiance.web import problems
+from confiance.web.deps import Rt
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        with runtime.db.transaction() as session:
+            runtime.audit.checkpoint(session)
+        if own_runtime:
+            runtime.close()
+
+    app = FastAPI(
+        title="Confiance",
+        version=__version__,
+        summary="Customer personal data behind consent, encryption and a tamper-evident audit.",
+        # The interactive docs pages load scripts from a CDN; Confiance serves none of that.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(vault_routes.router)
+
+    @app.get("/health", tags=["service"])
+    def health(rt: Rt) -> dict[str, str]:
+        with rt.db.transaction() as session:
+            session.execute(select(1))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(rt: Rt) -> str:
+        with rt.db.transaction() as session:
+            customers = session.execute(select(func.count()).select_from(Customer)).scalar_one()
+            entries = session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+            try:
+                loaded = manifest_service.current(session)
+                manifest = f"version {loaded.seq} ({loaded.sha256[:12]}), {loaded.manifest.controller.name}"
+            except NoManifestLoaded:
+                manifest = "none loaded"
+        return _HOME.format(
+            version=__version__,
+            customers=customers,
+            entries=entries,
+            manifest=html.escape(manifest),
+        )
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory used by ``confiance serve`` workers (settings from the environment)."""
+    return create_app(Runtime.open(Settings()), own_runtime=True)
+
+
+_HOME = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Confiance</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}}
+h1{{font-size:1.6rem}}dt{{font-weight:600}}a{{color:#0b57d0}}</style></head>
+<body><h1>Confiance {version} is running</h1>
+<dl><dt>Privacy manifest</dt><dd>{manifest}</dd>
+<dt>Customers in the vault</dt><dd>{customers}</dd>
+<dt>Audit entries</dt><dd>{entries}</dd></dl>
+<p>API description: <a href="/openapi.json">/openapi.json</a> · health: <a href="/health">/health</a></p>
+</body></html>
+"""
