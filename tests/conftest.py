@@ -11,13 +11,19 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from confiance.actors import Actor
+from confiance.config import Settings
 from confiance.crypto import Keyring
 from confiance.db import Database
 from confiance.db.models import Base
+
+if TYPE_CHECKING:
+    from confiance.runtime import Runtime
 
 PG_URL = os.environ.get("CONFIANCE_TEST_DATABASE_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -87,3 +93,61 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+EXAMPLE_MANIFEST = Path(__file__).resolve().parents[1] / "examples" / "maison-exemple.yaml"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def runtime(db: Database, settings: Settings, keyring: Keyring) -> Iterator[Runtime]:
+    """A wired installation on the ``db`` fixture, with the example manifest loaded."""
+    from confiance.actors import Actor
+    from confiance.crypto import KeyringSource, write_keyring
+    from confiance.keys import service as keys_service
+    from confiance.manifest import service as manifest_service
+    from confiance.runtime import Runtime
+
+    write_keyring(settings.keyring_path, keyring)
+    keys = KeyringSource(path=settings.keyring_path)
+    rt = Runtime.assemble(settings, db=db, keys=keys)
+    actor = Actor.system("test")
+    with db.transaction() as session:
+        keys_service.ensure_registered(session, keys=keys)
+        manifest_service.load(
+            session,
+            text=EXAMPLE_MANIFEST.read_text(encoding="utf-8"),
+            source_name=EXAMPLE_MANIFEST.name,
+            actor=actor.label,
+            on_loaded=rt.manifest_loaded_hook(actor),
+        )
+    yield rt
+
+
+@pytest.fixture
+def operator() -> Actor:
+    return Actor.operator("test-operator")
+
+
+@pytest.fixture
+def make_record(runtime: Runtime) -> Any:
+    """Make fictional customers restricted to the fields the non-consent purposes need;
+    ``make_record.purposes`` lists those purposes."""
+    from confiance.demo.generator import CustomerFactory
+    from tests.support import manifest_of, non_consent_purposes
+
+    factory = CustomerFactory(seed=7)
+    manifest = manifest_of(runtime)
+    purposes = non_consent_purposes(manifest)
+    allowed = {f for p in manifest.purposes if p.key in purposes for f in p.fields}
+
+    def make() -> dict[str, Any]:
+        return {k: v for k, v in factory.customer().items() if k in allowed}
+
+    make.purposes = purposes  # type: ignore[attr-defined]
+    return make

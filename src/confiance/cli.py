@@ -40,7 +40,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 manifest_app = typer.Typer(help="Check, load and list privacy manifests.", no_args_is_help=True)
-apikey_app = typer.Typer(help="Service API keys, each limited to some purposes.", no_args_is_help=True)
+apikey_app = typer.Typer(
+    help="Service API keys, each limited to some purposes.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="Key-encryption keys: status and rotation.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(manifest_app, name="manifest")
@@ -53,7 +55,9 @@ err = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."),
+    typer.Option(
+        "--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."
+    ),
 ]
 
 
@@ -121,9 +125,7 @@ def serve(
     _serve(settings, host=host, port=port, workers=workers)
 
 
-def _serve(
-    settings: Settings, *, host: str | None, port: int | None, workers: int | None
-) -> None:
+def _serve(settings: Settings, *, host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from confiance.db import Database
@@ -200,7 +202,7 @@ def demo(
     console.print(
         f"Try: curl -H 'Authorization: Bearer {token}' "
         f"'{url}v1/customers/lookup' -X POST -H 'content-type: application/json' "
-        "-d '{\"purpose\": \"order_fulfilment\", \"field\": \"email\", \"value\": \"...\"}'"
+        '-d \'{"purpose": "order_fulfilment", "field": "email", "value": "..."}\''
     )
     console.print(f"Confiance demo: [bold green]{url}[/]")
     if serve_after:
@@ -210,7 +212,9 @@ def demo(
 # -- manifest ---------------------------------------------------------------------------------
 @manifest_app.command("check")
 def manifest_check(
-    file: Annotated[Path, typer.Argument(help="The manifest YAML file.", exists=True, dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(help="The manifest YAML file.", exists=True, dir_okay=False)
+    ],
 ) -> None:
     """Report every problem of a manifest with its line; exit 1 if there is any error."""
     result = check_file(file)
@@ -223,7 +227,9 @@ def manifest_check(
 
 @manifest_app.command("load")
 def manifest_load(
-    file: Annotated[Path, typer.Argument(help="The manifest YAML file.", exists=True, dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(help="The manifest YAML file.", exists=True, dir_okay=False)
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Check a manifest and store it as the current version."""
@@ -254,7 +260,9 @@ def manifest_history(data_dir: DataDir = None) -> None:
         rows = manifest_service.history(session)
     table = Table("version", "sha256", "loaded at", "by", "source")
     for row in rows:
-        table.add_row(str(row.seq), row.sha256[:16], row.loaded_at.isoformat(), row.loaded_by, row.source_name)
+        table.add_row(
+            str(row.seq), row.sha256[:16], row.loaded_at.isoformat(), row.loaded_by, row.source_name
+        )
     console.print(table)
 
 
@@ -287,7 +295,10 @@ def apikey_list(data_dir: DataDir = None) -> None:
     table = Table("id", "name", "purposes", "created", "revoked")
     for k in keys:
         table.add_row(
-            k.id, k.name, ", ".join(k.purposes), k.created_at.isoformat(timespec="seconds"),
+            k.id,
+            k.name,
+            ", ".join(k.purposes),
+            k.created_at.isoformat(timespec="seconds"),
             k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
         )
     console.print(table)
@@ -330,26 +341,25 @@ def keys_rotate(
     ] = None,
 ) -> None:
     """Rewrap every data key under a new KEK, then retire the old one. The API keeps serving."""
-    with _runtime(data_dir) as runtime:
-        with _progress() as progress:
-            task = progress.add_task("Rewrapping data keys", total=None)
+    with _runtime(data_dir) as runtime, _progress() as progress:
+        task = progress.add_task("Rewrapping data keys", total=None)
 
-            def report(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-            try:
-                result = keys_service.rotate(
-                    runtime.db,
-                    keys=runtime.keys,
-                    audit=runtime.audit,
-                    actor=_operator(),
-                    grace_seconds=(
-                        grace if grace is not None else runtime.settings.crypto.rotation_grace_seconds
-                    ),
-                    progress=report,
-                )
-            except ConfianceError as exc:
-                raise _fail(exc) from None
+        try:
+            result = keys_service.rotate(
+                runtime.db,
+                keys=runtime.keys,
+                audit=runtime.audit,
+                actor=_operator(),
+                grace_seconds=(
+                    grace if grace is not None else runtime.settings.crypto.rotation_grace_seconds
+                ),
+                progress=report,
+            )
+        except ConfianceError as exc:
+            raise _fail(exc) from None
     console.print(
         f"New primary KEK {result.new_kek_id}; {result.rewrapped} data keys rewrapped in "
         f"{result.seconds:.1f} s; retired: {', '.join(result.retired_kek_ids) or 'none'}."
@@ -367,6 +377,9 @@ def audit_verify(
         from confiance.crypto import Signer
 
         public_key = Signer(runtime.keys.get().audit_signing_key).public_key
+        # Sign the head first, so that the tail no checkpoint covers is as short as can be.
+        with runtime.db.transaction() as session:
+            runtime.audit.checkpoint(session)
         with _progress() as progress:
             task = progress.add_task("Verifying the audit chain", total=None)
             try:

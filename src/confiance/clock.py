@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["now", "set_clock", "to_micros", "from_micros"]
+__all__ = ["from_micros", "now", "set_clock", "to_micros"]
 
 _source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 

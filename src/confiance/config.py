@@ -29,7 +29,9 @@ class DatabaseSettings(BaseModel):
             "'confiance.db' in the data directory. PostgreSQL: postgresql+psycopg://user@host/db."
         ),
     )
-    pool_size: int = Field(default=5, ge=1, description="Connections kept per process (PostgreSQL).")
+    pool_size: int = Field(
+        default=5, ge=1, description="Connections kept per process (PostgreSQL)."
+    )
     echo: bool = Field(default=False, description="Log every SQL statement (never in production).")
 
 

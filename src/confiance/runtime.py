@@ -3,23 +3,20 @@ of an installation. The CLI, the API and the tests build it from :class:`Setting
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
-from confiance.manifest.service import LoadedManifest
 from confiance.config import Settings
 from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
-from confiance.db import Database
-from confiance.db import migrate
+from confiance.db import Database, migrate
 from confiance.errors import ConfigurationError
 from confiance.keys import service as keys_service
+from confiance.manifest.service import LoadedManifest
 from confiance.vault.service import Vault
 
 __all__ = ["InitReport", "Runtime", "initialize"]
@@ -42,15 +39,23 @@ class Runtime:
             pool_size=settings.database.pool_size,
         )
         if check_schema and migrate.current_revision(db) != migrate.head_revision():
+            db.dispose()
             raise ConfigurationError(
                 "The database schema is not up to date; run 'confiance init'.",
             )
+        return cls.assemble(settings, db=db, keys=keys)
+
+    @classmethod
+    def assemble(cls, settings: Settings, *, db: Database, keys: KeyringSource) -> Runtime:
+        """Wire the services around an existing database and key ring (tests, benchmarks)."""
         audit = AuditLog(
             signer=Signer(keys.get().audit_signing_key),
             checkpoint_every=settings.audit.checkpoint_every,
             checkpoint_file=settings.checkpoint_path,
         )
-        return cls(settings=settings, db=db, keys=keys, audit=audit, vault=Vault(keys=keys, audit=audit))
+        return cls(
+            settings=settings, db=db, keys=keys, audit=audit, vault=Vault(keys=keys, audit=audit)
+        )
 
     def manifest_loaded_hook(self, actor: Actor) -> Callable[[Session, LoadedManifest], None]:
         """Audit hook for a newly stored manifest version."""
@@ -88,7 +93,7 @@ class InitReport:
 def initialize(settings: Settings) -> InitReport:
     """Create the data directory, the key file (mode 0600) and the schema; idempotent."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.data_dir, 0o700)
+    settings.data_dir.chmod(0o700)
     created = False
     keyring_path: Path | None = None
     if settings.crypto.keyring is None:

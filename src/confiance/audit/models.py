@@ -7,18 +7,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from confiance.db.base import Base
 
+__all__ = ["AuditCheckpoint", "AuditEntry", "AuditHead"]
+
 
 class AuditEntry(Base):
     """One audited action. Holds field names, never values; the customer by pseudonymous id."""
 
     __tablename__ = "audit_entries"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at_us: Mapped[int] = mapped_column(BigInteger)
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     customer_pid: Mapped[str | None] = mapped_column(String(36), index=True)
-    purpose: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
@@ -41,7 +45,9 @@ class AuditCheckpoint(Base):
 
     __tablename__ = "audit_checkpoints"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     at_us: Mapped[int] = mapped_column(BigInteger)
     key_id: Mapped[str] = mapped_column(String(16))

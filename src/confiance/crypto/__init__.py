@@ -22,6 +22,7 @@ __all__ = [
     "KeyringError",
     "KeyringSource",
     "Secret",
+    "SignatureInvalid",
     "Signer",
     "SymmetricKey",
     "context",

@@ -71,7 +71,9 @@ class SymmetricKey:
 
     @classmethod
     def generate(cls, *, label: str = "data key") -> SymmetricKey:
-        return cls(os.urandom(KEY_ID_SIZE), Secret(AESGCM.generate_key(bit_length=256), label=label))
+        return cls(
+            os.urandom(KEY_ID_SIZE), Secret(AESGCM.generate_key(bit_length=256), label=label)
+        )
 
     def seal(self, plaintext: bytes, *, ctx: bytes) -> bytes:
         nonce = os.urandom(NONCE_SIZE)
@@ -83,7 +85,9 @@ class SymmetricKey:
             raise DecryptionFailed()
         header = token[:HEADER_SIZE]
         try:
-            return self._aead.decrypt(token[1 + KEY_ID_SIZE : HEADER_SIZE], token[HEADER_SIZE:], header + ctx)
+            return self._aead.decrypt(
+                token[1 + KEY_ID_SIZE : HEADER_SIZE], token[HEADER_SIZE:], header + ctx
+            )
         except InvalidTag:
             raise DecryptionFailed() from None
 

@@ -235,7 +235,7 @@ def write_keyring(path: Path, ring: Keyring) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.chmod(tmp, 0o600)
+    tmp.chmod(0o600)
     tmp.replace(path)
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:

@@ -39,5 +39,5 @@ class Secret:
     def __hash__(self) -> int:
         return hash((Secret, self.label))
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("key material cannot be pickled")

@@ -17,7 +17,7 @@ from faker import Faker
 __all__ = ["CustomerFactory"]
 
 _DOMAINS = ("exemple.example", "courriel.example", "boite.example", "maison.example")
-_TIERS = ("bronze", "argent", "or", "platine")
+_TIERS = ("essentiel", "privilege", "prestige")
 _CATEGORIES = ("maison", "cuisine", "jardin", "textile", "luminaire", "decoration", "bain")
 _PAGES = ("/", "/promotions", "/nouveautes", "/panier", "/compte", "/magasins")
 _TOPICS = ("livraison", "retour", "facture", "produit abime", "fidelite", "paiement")
@@ -39,8 +39,11 @@ class CustomerFactory:
         self._n = 0
 
     def phone(self) -> str:
-        # French mobile numbers: +33 6 or +33 7, then 8 digits (7 followed by 3-9 for validity).
-        prefix = self.random.choice(("6", "73", "74", "75", "76", "77", "78"))
+        # French mobile ranges that the numbering plan allocates in full (06 0-2, 06 4-8,
+        # 07 3-9), so every number drawn parses as valid.
+        prefix = self.random.choice(
+            ("60", "61", "62", "64", "65", "66", "67", "68", "73", "74", "75", "76", "77", "78")
+        )
         rest = "".join(str(self.random.randint(0, 9)) for _ in range(9 - len(prefix)))
         return f"+33{prefix}{rest}"
 
@@ -92,9 +95,8 @@ class CustomerFactory:
             "last_name": last,
             "email": f"{_slug(first)}.{_slug(last)}.{self._n}@{self.random.choice(_DOMAINS)}",
             "phone": self.phone(),
-            "postal_address": f"{street}, {postcode} {city}",
             "street_address": street,
-            "postcode": postcode,
+            "postal_code": postcode,
             "city": city,
             "birth_date": birth.isoformat(),
             "loyalty_tier": self.random.choice(_TIERS),

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from importlib import resources
 
 from confiance.actors import Actor
+from confiance.demo.generator import CustomerFactory
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis
 from confiance.runtime import Runtime
-from confiance.demo.generator import CustomerFactory
 from confiance.vault.service import Vault
 
 __all__ = ["EXAMPLE_MANIFEST", "example_manifest_text", "load_example_manifest", "populate"]
@@ -45,15 +45,13 @@ def populate(
     """Collect ``count`` fictional customers for the purposes that need no consent."""
     with runtime.db.transaction() as session:
         manifest = manifest_service.current(session).manifest
-    purposes = [p.key for p in manifest.purposes if p.legal_basis is not LegalBasis.consent]
+    purposes = [p.key for p in manifest.purposes if p.legal_basis is not LegalBasis.CONSENT]
     allowed = {f for p in manifest.purposes if p.key in purposes for f in p.fields}
     factory = CustomerFactory(seed=seed)
     done = 0
     while done < count:
         size = min(batch_size, count - done)
-        batch = [
-            {k: v for k, v in c.items() if k in allowed} for c in factory.customers(size)
-        ]
+        batch = [{k: v for k, v in c.items() if k in allowed} for c in factory.customers(size)]
         with runtime.db.transaction() as session:
             runtime.vault.collect_many(session, actor=actor, purposes=purposes, records=batch)
         done += size

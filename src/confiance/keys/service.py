@@ -54,11 +54,12 @@ def ensure_registered(session: Session, *, keys: KeyringSource) -> None:
 
 def usage(session: Session) -> dict[str, int]:
     """How many data keys each registered KEK wraps."""
-    counts = dict(
-        session.execute(
+    counts = {
+        kek_id: int(n)
+        for kek_id, n in session.execute(
             select(Customer.kek_id, func.count()).group_by(Customer.kek_id)
-        ).tuples()
-    )
+        )
+    }
     return {k: counts.get(k, 0) for k in session.execute(select(KekRecord.kek_id)).scalars()}
 
 
@@ -96,8 +97,15 @@ def rotate(
         if progress:
             progress(rewrapped, rewrapped + total)
         if total:
-            rewrapped += _rewrap_all(db, keys=keys, new_id=new_id, batch_size=batch_size,
-                                     done=rewrapped, total=rewrapped + total, progress=progress)
+            rewrapped += _rewrap_all(
+                db,
+                keys=keys,
+                new_id=new_id,
+                batch_size=batch_size,
+                done=rewrapped,
+                total=rewrapped + total,
+                progress=progress,
+            )
         retired = sorted(set(keys.get().kek_ids) - {new_id})
         stale = [k for k in _registered(db) if k != new_id]
         try:

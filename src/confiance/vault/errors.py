@@ -8,7 +8,6 @@ __all__ = [
     "ConsentRequired",
     "CustomerNotFound",
     "FieldNotNeeded",
-    "NotALookupField",
     "NothingToCollect",
     "PurposeNotGranted",
     "VaultError",
@@ -67,18 +66,6 @@ class ConsentRequired(VaultError):
             f"The purpose '{purpose}' rests on the customer's consent and no consent decision "
             "is recorded for it: its data is not processed.",
             purpose=purpose,
-        )
-
-
-class NotALookupField(VaultError):
-    code = "not-a-lookup-field"
-    status = 422
-    title = "Field cannot be used to find a customer"
-
-    def __init__(self, field: str) -> None:
-        super().__init__(
-            f"The field '{field}' is not declared with 'lookup: true' in the manifest.",
-            field=field,
         )
 
 

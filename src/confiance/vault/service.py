@@ -28,13 +28,12 @@ from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.crypto import BlindIndexer, KeyringSource, SymmetricKey, context
 from confiance.manifest import service as manifest_service
-from confiance.manifest.errors import UnknownField, UnknownPurpose
+from confiance.manifest.errors import NotALookupField, UnknownField, UnknownPurpose
 from confiance.manifest.schemas import LegalBasis, Manifest, PurposeSpec
 from confiance.vault.errors import (
     ConsentRequired,
     CustomerNotFound,
     FieldNotNeeded,
-    NotALookupField,
     NothingToCollect,
     PurposeNotGranted,
 )
@@ -122,10 +121,8 @@ class Vault:
             raise PurposeNotGranted(purpose, actor.label)
         return spec
 
-    def _check_consent(
-        self, session: Session, spec: PurposeSpec, customer_id: uuid.UUID
-    ) -> None:
-        if spec.legal_basis is LegalBasis.consent and not self.consent.allows(
+    def _check_consent(self, session: Session, spec: PurposeSpec, customer_id: uuid.UUID) -> None:
+        if spec.legal_basis is LegalBasis.CONSENT and not self.consent.allows(
             session, customer_id=customer_id, purpose=spec.key
         ):
             raise ConsentRequired(spec.key)
@@ -195,7 +192,7 @@ class Vault:
         allowed: set[str] = set()
         for key in purpose_list:
             spec = self._purpose(manifest, actor, key)
-            if spec.legal_basis is LegalBasis.consent:
+            if spec.legal_basis is LegalBasis.CONSENT:
                 # A new customer cannot have consented yet; collect for a purpose they
                 # entered into (e.g. the contract), consent comes with the ledger.
                 raise ConsentRequired(key)
@@ -416,7 +413,7 @@ class Vault:
         if field_spec is None:
             raise UnknownField(field)
         if not field_spec.lookup:
-            raise NotALookupField(field)
+            raise NotALookupField(field=field)
         if field not in spec.fields:
             raise FieldNotNeeded(field, [purpose])
         digest = self._indexer.digest(field, field_spec.lookup_key(field_spec.normalize(value)))
@@ -427,7 +424,7 @@ class Vault:
                 .order_by(BlindIndexEntry.customer_id)
             ).scalars()
         )
-        if spec.legal_basis is LegalBasis.consent:
+        if spec.legal_basis is LegalBasis.CONSENT:
             found = [
                 c for c in found if self.consent.allows(session, customer_id=c, purpose=purpose)
             ]

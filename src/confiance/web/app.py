@@ -8,16 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from confiance import __version__
-from confiance.audit.models import AuditEntry
+from confiance import __version__, overview
 from confiance.config import Settings
-from confiance.manifest import service as manifest_service
-from confiance.manifest.errors import NoManifestLoaded
 from confiance.runtime import Runtime
 from confiance.vault import routes as vault_routes
-from confiance.vault.models import Customer
 from confiance.web import problems
 from confiance.web.deps import Rt
 
@@ -55,17 +51,15 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(rt: Rt) -> str:
         with rt.db.transaction() as session:
-            customers = session.execute(select(func.count()).select_from(Customer)).scalar_one()
-            entries = session.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
-            try:
-                loaded = manifest_service.current(session)
-                manifest = f"version {loaded.seq} ({loaded.sha256[:12]}), {loaded.manifest.controller.name}"
-            except NoManifestLoaded:
-                manifest = "none loaded"
+            info = overview.summary(session)
+        if info.manifest_seq is None:
+            manifest = "none loaded"
+        else:
+            manifest = f"{info.controller}, version {info.manifest_seq} ({info.manifest_sha256})"
         return _HOME.format(
             version=__version__,
-            customers=customers,
-            entries=entries,
+            customers=info.customers,
+            entries=info.audit_entries,
             manifest=html.escape(manifest),
         )
 
@@ -80,12 +74,15 @@ def create_app_from_env() -> FastAPI:
 _HOME = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Confiance</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}}
-h1{{font-size:1.6rem}}dt{{font-weight:600}}a{{color:#0b57d0}}</style></head>
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}
+body{{color:#1b1b1b}} h1{{font-size:1.6rem}} dt{{font-weight:600}} a{{color:#0b57d0}}
+</style></head>
 <body><h1>Confiance {version} is running</h1>
 <dl><dt>Privacy manifest</dt><dd>{manifest}</dd>
 <dt>Customers in the vault</dt><dd>{customers}</dd>
 <dt>Audit entries</dt><dd>{entries}</dd></dl>
-<p>API description: <a href="/openapi.json">/openapi.json</a> · health: <a href="/health">/health</a></p>
+<p>API description: <a href="/openapi.json">/openapi.json</a>
+ · health: <a href="/health">/health</a></p>
 </body></html>
 """

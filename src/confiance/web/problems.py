@@ -48,9 +48,7 @@ def install(app: FastAPI) -> None:
                 "type": "https://confiance.example/problems/validation-failed",
                 "title": "The request is not valid",
                 "status": 422,
-                "detail": "; ".join(
-                    f"{'.'.join(e['location'])}: {e['message']}" for e in errors
-                ),
+                "detail": "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors),
                 "code": "validation-failed",
                 "instance": request.url.path,
                 "errors": errors,

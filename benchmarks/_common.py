@@ -1,0 +1,68 @@
+"""Shared set-up for the benchmarks: a fresh installation on SQLite or a PostgreSQL schema."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from confiance.actors import Actor
+from confiance.config import Settings
+from confiance.crypto import Keyring, KeyringSource, write_keyring
+from confiance.db import Database
+from confiance.db.migrate import upgrade
+from confiance.demo.service import example_manifest_text
+from confiance.keys import service as keys_service
+from confiance.manifest import service as manifest_service
+from confiance.runtime import Runtime
+
+ACTOR = Actor.system("benchmark")
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL URL (postgresql+psycopg://...); default: a SQLite file in a temp dir",
+    )
+
+
+@contextmanager
+def installation(database_url: str | None) -> Iterator[Runtime]:
+    with tempfile.TemporaryDirectory(prefix="confiance-bench-") as tmp:
+        data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir)
+        schema = None
+        if database_url:
+            schema = f"confiance_bench_{secrets.token_hex(4)}"
+            admin = create_engine(database_url)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            db = Database(database_url, schema=schema)
+        else:
+            db = Database(settings.database_url)
+        try:
+            upgrade(db)
+            write_keyring(settings.keyring_path, Keyring.generate())
+            keys = KeyringSource(path=settings.keyring_path)
+            runtime = Runtime.assemble(settings, db=db, keys=keys)
+            with db.transaction() as session:
+                keys_service.ensure_registered(session, keys=keys)
+                manifest_service.load(
+                    session,
+                    text=example_manifest_text(),
+                    source_name="maison-exemple.yaml",
+                    actor=ACTOR.label,
+                )
+            yield runtime
+        finally:
+            db.dispose()
+            if schema:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()

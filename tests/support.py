@@ -1,0 +1,16 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from confiance.manifest import service as manifest_service
+from confiance.manifest.schemas import LegalBasis, Manifest
+from confiance.runtime import Runtime
+
+
+def manifest_of(runtime: Runtime) -> Manifest:
+    with runtime.db.transaction() as session:
+        return manifest_service.current(session).manifest
+
+
+def non_consent_purposes(manifest: Manifest) -> list[str]:
+    return [p.key for p in manifest.purposes if p.legal_basis is not LegalBasis.CONSENT]
