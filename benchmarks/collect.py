@@ -26,7 +26,7 @@ from confiance.demo.generator import CustomerFactory
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis
 
-console = Console()
+console = Console(width=120)
 
 bare = MetaData()
 bare_customers = Table(

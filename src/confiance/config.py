@@ -67,6 +67,14 @@ class AuditSettings(BaseModel):
         ge=1,
         description="Write a signed checkpoint of the audit chain every N entries.",
     )
+    checkpoint_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "While serving, sign a checkpoint of the chain's head this often (when it moved), so "
+            "the tail that no checkpoint covers stays short even under light traffic."
+        ),
+    )
     checkpoint_file: Path | None = Field(
         default=None,
         description=(

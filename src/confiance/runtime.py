@@ -3,7 +3,9 @@ of an installation. The CLI, the API and the tests build it from :class:`Setting
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,12 +16,15 @@ from confiance.audit.service import AuditEvent, AuditLog
 from confiance.config import Settings
 from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
 from confiance.db import Database, migrate
-from confiance.errors import ConfigurationError
+from confiance.errors import ConfianceError, ConfigurationError
 from confiance.keys import service as keys_service
 from confiance.manifest.service import LoadedManifest
+from confiance.vault.errors import VaultError
 from confiance.vault.service import Vault
 
 __all__ = ["InitReport", "Runtime", "initialize"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,6 +61,41 @@ class Runtime:
         return cls(
             settings=settings, db=db, keys=keys, audit=audit, vault=Vault(keys=keys, audit=audit)
         )
+
+    @contextmanager
+    def unit(self, actor: Actor) -> Iterator[Session]:
+        """One transaction for one request or command.
+
+        When the vault refuses access to personal data (a purpose the actor does not hold, a
+        missing consent, an unknown customer), the refused transaction rolls back, and the
+        refusal is recorded in the audit log in a transaction of its own: probing leaves a trace.
+        """
+        try:
+            with self.db.transaction() as session:
+                yield session
+        except VaultError as exc:
+            if exc.refused_access:
+                self._record_refusal(actor, exc)
+            raise
+
+    def _record_refusal(self, actor: Actor, exc: VaultError) -> None:
+        customer = exc.fields.get("customer_id")
+        purpose = exc.fields.get("purpose")
+        try:
+            with self.db.transaction() as session:
+                self.audit.record(
+                    session,
+                    AuditEvent(
+                        action="access.refused",
+                        actor=actor.label,
+                        customer_pid=customer if isinstance(customer, str) else None,
+                        purpose=purpose if isinstance(purpose, str) else None,
+                        outcome=exc.code,
+                    ),
+                )
+        except ConfianceError:
+            # The refusal stands either way; losing its trace must not turn it into a 500.
+            log.warning("could not record a refused access in the audit log (%s)", exc.code)
 
     def manifest_loaded_hook(self, actor: Actor) -> Callable[[Session, LoadedManifest], None]:
         """Audit hook for a newly stored manifest version."""

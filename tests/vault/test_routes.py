@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -155,3 +156,46 @@ def test_lookup_value_travels_in_the_body_and_openapi_is_served(client: TestClie
     assert "value" not in params and "email" not in params
     assert client.get("/health").json()["status"] == "ok"
     assert client.get("/docs").status_code == 404
+
+
+def _head_and_checkpoint(runtime: Runtime) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from confiance.audit.models import AuditCheckpoint, AuditHead
+
+    with runtime.db.transaction() as s:
+        head = s.execute(select(AuditHead.seq)).scalar_one()
+        last = s.execute(select(func.max(AuditCheckpoint.seq))).scalar_one()
+    return head, last or 0
+
+
+def test_the_server_signs_the_chain_head_periodically(runtime: Runtime, make_record: Any) -> None:
+    runtime.settings.audit.checkpoint_interval_seconds = 0.05
+    headers = _key(runtime, make_record.purposes)
+    with TestClient(create_app(runtime)) as client:
+        created = client.post(
+            "/v1/customers",
+            json={"purposes": make_record.purposes, "values": make_record()},
+            headers=headers,
+        )
+        assert created.status_code == 201
+        head, _ = _head_and_checkpoint(runtime)
+        deadline = time.monotonic() + 10
+        while _head_and_checkpoint(runtime)[1] < head and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _head_and_checkpoint(runtime) == (head, head)
+
+
+def test_the_server_signs_the_chain_head_at_shutdown(runtime: Runtime, make_record: Any) -> None:
+    runtime.settings.audit.checkpoint_interval_seconds = 3600
+    headers = _key(runtime, make_record.purposes)
+    with TestClient(create_app(runtime)) as client:
+        created = client.post(
+            "/v1/customers",
+            json={"purposes": make_record.purposes, "values": make_record()},
+            headers=headers,
+        )
+        assert created.status_code == 201
+        head, covered = _head_and_checkpoint(runtime)
+        assert covered < head
+    assert _head_and_checkpoint(runtime) == (head, head)

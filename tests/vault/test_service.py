@@ -327,3 +327,37 @@ def test_read_fails_closed_when_the_audit_entry_cannot_be_written(
             for statement in undo:
                 conn.exec_driver_sql(statement)
     assert returned is None
+
+
+def test_refused_accesses_leave_a_trace_in_the_audit_log(
+    runtime: Runtime, operator: Actor, make_record: Any
+) -> None:
+    customer_id = _collect(runtime, operator, make_record(), make_record.purposes)
+    prober = Actor("apikey", "prober", frozenset({"fraud_prevention"}))
+    unknown = uuid.uuid4()
+    attempts = [
+        (PurposeNotGranted, "order_fulfilment", customer_id),
+        (ConsentRequired, "email_marketing", customer_id),
+        (CustomerNotFound, "fraud_prevention", unknown),
+    ]
+    for error, purpose, target in attempts:
+        actor = operator if error is ConsentRequired else prober
+        with pytest.raises(error), runtime.unit(actor) as s:
+            runtime.vault.read(s, actor=actor, purpose=purpose, customer_id=target)
+    with runtime.db.transaction() as s:
+        refused = (
+            s.execute(
+                select(AuditEntry)
+                .where(AuditEntry.action == "access.refused")
+                .order_by(AuditEntry.seq)
+            )
+            .scalars()
+            .all()
+        )
+    assert [(e.outcome, e.purpose, e.customer_pid) for e in refused] == [
+        ("purpose-not-granted", "order_fulfilment", str(customer_id)),
+        ("consent-required", "email_marketing", str(customer_id)),
+        ("customer-not-found", "fraud_prevention", str(unknown)),
+    ]
+    assert [e.actor for e in refused] == [prober.label, operator.label, prober.label]
+    runtime.audit.verify(runtime.db)

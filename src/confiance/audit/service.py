@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Insert, Table, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -165,7 +165,7 @@ class AuditLog:
             # one call, and SQLAlchemy's per-row parameter processing would cost more than the
             # hashing (about 4x slower on SQLite).
             session.connection().exec_driver_sql(_insert_entries_sql(session), rows)
-            session.execute(update(_head).where(_head.c.id == 1).values(seq=seq, hash=prev))
+            session.connection().execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
             every = self.checkpoint_every
             if seq // every > first_seq // every:
                 self._make_checkpoint(session, seq=seq, chain_hash=prev, at_us=at_us)
@@ -202,8 +202,8 @@ class AuditLog:
 
     def _lock_head(self, session: Session, *, create: bool) -> tuple[int, bytes]:
         """Lock the head row for the rest of the transaction; return its (seq, hash)."""
-        locked = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
-        row = session.execute(locked).one_or_none()
+        locked = _LOCK_HEAD
+        row = session.connection().execute(locked).one_or_none()
         if row is None:
             if not create:
                 return 0, GENESIS_HASH
@@ -260,6 +260,15 @@ _ENTRY_COLUMNS = (
     "detail",
     "prev_hash",
     "hash",
+)
+
+
+# Built once: appending runs on every request.
+_LOCK_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
+_MOVE_HEAD = (
+    update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 )
 
 

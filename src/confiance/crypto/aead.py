@@ -12,7 +12,6 @@ a different key id, fails to open. Every failure raises the same :class:`Decrypt
 from __future__ import annotations
 
 import os
-import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -40,12 +39,12 @@ OVERHEAD = HEADER_SIZE + TAG_SIZE
 
 def context(*parts: str | bytes) -> bytes:
     """Unambiguous encoding of context parts (each length-prefixed)."""
-    out = bytearray()
+    out = []
     for part in parts:
         raw = part.encode() if isinstance(part, str) else part
-        out += struct.pack(">I", len(raw))
-        out += raw
-    return bytes(out)
+        out.append(len(raw).to_bytes(4, "big"))
+        out.append(raw)
+    return b"".join(out)
 
 
 def key_id_of(token: bytes) -> bytes:

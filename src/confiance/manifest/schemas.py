@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -303,9 +304,12 @@ class FieldSpec(_Model):
         ``Anne@`` and ``anne@`` as the same mailbox, and a customer who typed either must be
         found.
         """
+        return self.index_key(self.normalize(value))
+
+    def index_key(self, normalized: Any) -> str:
+        """:meth:`lookup_key` of a value that :meth:`normalize` already returned."""
         if not self.lookup or self.type not in LOOKUP_TYPES:
             raise NotALookupField(field=self.name)
-        normalized = self.normalize(value)
         assert isinstance(normalized, str)
         return normalized.lower() if self.type is FieldType.EMAIL else normalized
 
@@ -556,25 +560,23 @@ def _normalize_enum(spec: FieldSpec, value: Any) -> Any:
     return _Reject()
 
 
-def _json_copy(value: Any, depth: int) -> Any:
-    """A copy made only of JSON types, or _Reject."""
-    if depth > _MAX_LIST_DEPTH:
-        return _Reject(f"it is nested more than {_MAX_LIST_DEPTH} levels deep")
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else _Reject("it holds a number that is not finite")
-    if isinstance(value, list):
-        items = [_json_copy(item, depth + 1) for item in value]
-        rejected = next((item for item in items if isinstance(item, _Reject)), None)
-        return rejected or items
-    if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            return _Reject("an object has a key that is not a string")
-        copied = {key: _json_copy(item, depth + 1) for key, item in value.items()}
-        rejected = next((item for item in copied.values() if isinstance(item, _Reject)), None)
-        return rejected or copied
-    return _Reject("it holds something that is not a JSON value")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+_LIST_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
+def _nesting(text: str) -> int:
+    """How deeply the JSON document ``text`` nests its arrays and objects."""
+    depth = deepest = 0
+    for char in _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def _normalize_list(spec: FieldSpec, value: Any) -> Any:
@@ -582,7 +584,20 @@ def _normalize_list(spec: FieldSpec, value: Any) -> Any:
         return _Reject()
     if spec.max_length is not None and len(value) > spec.max_length:
         return _Reject(f"it has more than {spec.max_length} items")
-    return _json_copy(value, 0)
+    # A JSON round trip, done in C, both copies the value and proves it is made of JSON types
+    # only: anything json would silently change (a tuple, a non-string key) compares unequal.
+    try:
+        text = _LIST_ENCODER.encode(value)
+    except ValueError:
+        return _Reject("it holds a number that is not finite")
+    except (TypeError, RecursionError):
+        return _Reject("it holds something that is not a JSON value")
+    if _nesting(text) > _MAX_LIST_DEPTH:
+        return _Reject(f"it is nested more than {_MAX_LIST_DEPTH} levels deep")
+    copy = json.loads(text)
+    if copy != value:
+        return _Reject("it holds something that is not a JSON value (e.g. a non-string key)")
+    return copy
 
 
 _NORMALIZERS = {

@@ -156,19 +156,23 @@ def load(
     )
 
 
+# Built once: this runs on every request, and building a statement costs more than running it.
+_CURRENT = (
+    select(
+        ManifestVersion.seq,
+        ManifestVersion.sha256,
+        ManifestVersion.loaded_at,
+        ManifestVersion.loaded_by,
+        ManifestVersion.source_name,
+    )
+    .order_by(ManifestVersion.seq.desc())
+    .limit(1)
+)
+
+
 def current(session: Session) -> LoadedManifest:
     """The manifest in force: the latest version. Cheap when its parsed form is cached."""
-    row = session.execute(
-        select(
-            ManifestVersion.seq,
-            ManifestVersion.sha256,
-            ManifestVersion.loaded_at,
-            ManifestVersion.loaded_by,
-            ManifestVersion.source_name,
-        )
-        .order_by(ManifestVersion.seq.desc())
-        .limit(1)
-    ).one_or_none()
+    row = session.connection().execute(_CURRENT).one_or_none()
     if row is None:
         raise NoManifestLoaded()
     info = ManifestVersionInfo(*row)

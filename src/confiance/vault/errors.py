@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from confiance.errors import ConfianceError
 
 __all__ = [
@@ -18,15 +20,21 @@ class VaultError(ConfianceError):
     code = "vault"
     status = 400
     title = "Vault error"
+    #: A refused access to personal data: recorded in the audit log in a transaction of its
+    #: own (the refused one rolls back), so that probing leaves a trace.
+    refused_access: ClassVar[bool] = False
 
 
 class CustomerNotFound(VaultError):
     code = "customer-not-found"
     status = 404
     title = "No such customer"
+    refused_access = True
 
-    def __init__(self, customer_id: str) -> None:
-        super().__init__(f"No customer with id {customer_id}.", customer_id=customer_id)
+    def __init__(self, customer_id: str, *, purpose: str | None = None) -> None:
+        super().__init__(
+            f"No customer with id {customer_id}.", customer_id=customer_id, purpose=purpose
+        )
 
 
 class FieldNotNeeded(VaultError):
@@ -47,12 +55,14 @@ class PurposeNotGranted(VaultError):
     code = "purpose-not-granted"
     status = 403
     title = "Purpose not granted to this caller"
+    refused_access = True
 
-    def __init__(self, purpose: str, actor: str) -> None:
+    def __init__(self, purpose: str, actor: str, *, customer_id: str | None = None) -> None:
         super().__init__(
             f"'{actor}' may not process data for the purpose '{purpose}'; create an API key "
             "that includes it.",
             purpose=purpose,
+            customer_id=customer_id,
         )
 
 
@@ -60,12 +70,14 @@ class ConsentRequired(VaultError):
     code = "consent-required"
     status = 403
     title = "The purpose needs the customer's consent"
+    refused_access = True
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(self, purpose: str, *, customer_id: str | None = None) -> None:
         super().__init__(
             f"The purpose '{purpose}' rests on the customer's consent and no consent decision "
             "is recorded for it: its data is not processed.",
             purpose=purpose,
+            customer_id=customer_id,
         )
 
 

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerCreated)
 def create_customer(body: CustomerCreate, runtime: Rt, caller: ApiCaller) -> CustomerCreated:
     """Collect a new customer's data for the given purposes."""
-    with runtime.db.transaction() as session:
+    with runtime.unit(caller) as session:
         created = runtime.vault.collect(
             session, actor=caller, purposes=body.purposes, values=body.values
         )
@@ -40,7 +40,7 @@ def read_customer(
     caller: ApiCaller,
 ) -> CustomerRead:
     """The fields the purpose needs, and only those."""
-    with runtime.db.transaction() as session:
+    with runtime.unit(caller) as session:
         view = runtime.vault.read(session, actor=caller, purpose=purpose, customer_id=customer_id)
     return CustomerRead(
         id=view.id,
@@ -56,7 +56,7 @@ def rectify_customer(
     customer_id: uuid.UUID, body: CustomerRectify, runtime: Rt, caller: ApiCaller
 ) -> CustomerCreated:
     """Correct or complete values (GDPR art. 16)."""
-    with runtime.db.transaction() as session:
+    with runtime.unit(caller) as session:
         changed = runtime.vault.rectify(
             session, actor=caller, purpose=body.purpose, customer_id=customer_id, values=body.values
         )
@@ -68,7 +68,7 @@ def rectify_customer(
 @router.post("/lookup", response_model=LookupResult)
 def lookup_customer(body: LookupRequest, runtime: Rt, caller: ApiCaller) -> LookupResult:
     """Find customers by e-mail or phone through the blind index (value in the body)."""
-    with runtime.db.transaction() as session:
+    with runtime.unit(caller) as session:
         found = runtime.vault.find(
             session, actor=caller, purpose=body.purpose, field=body.field, value=body.value
         )

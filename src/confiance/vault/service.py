@@ -20,13 +20,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from confiance import clock
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.crypto import BlindIndexer, KeyringSource, SymmetricKey, context
+from confiance.db.bulk import BulkInsert
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import NotALookupField, UnknownField, UnknownPurpose
 from confiance.manifest.schemas import LegalBasis, Manifest, PurposeSpec
@@ -91,8 +92,37 @@ class CustomerView:
     manifest_seq: int = 0
 
 
+_CUSTOMERS = BulkInsert(
+    Customer.__table__,
+    ("id", "kek_id", "wrapped_key", "manifest_seq", "created_at", "updated_at"),
+)
+_VALUES = BulkInsert(
+    FieldValue.__table__,
+    ("customer_id", "field", "ciphertext", "version", "collected_at", "updated_at"),
+)
+# Built once: a read runs on every request, and building a statement costs more than running
+# it. Only the fields the purpose needs are fetched; the others never leave the database.
+_READ = (
+    select(Customer.wrapped_key, FieldValue.field, FieldValue.ciphertext)
+    .select_from(Customer)
+    .outerjoin(
+        FieldValue,
+        (FieldValue.customer_id == Customer.id)
+        & FieldValue.field.in_(bindparam("fields", expanding=True)),
+    )
+    .where(Customer.id == bindparam("customer_id"))
+)
+_INDEX = BulkInsert(
+    BlindIndexEntry.__table__,
+    ("field", "digest", "customer_id"),
+)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def _decode(raw: bytes) -> Any:
@@ -113,19 +143,27 @@ class Vault:
         self._indexer = BlindIndexer(keys.get().blind_index_key)
 
     # -- checks -----------------------------------------------------------------------------
-    def _purpose(self, manifest: Manifest, actor: Actor, purpose: str) -> PurposeSpec:
+    def _purpose(
+        self,
+        manifest: Manifest,
+        actor: Actor,
+        purpose: str,
+        customer_id: uuid.UUID | None = None,
+    ) -> PurposeSpec:
         spec = manifest.purposes_by_key.get(purpose)
         if spec is None:
             raise UnknownPurpose(purpose)
         if not actor.may_use(purpose):
-            raise PurposeNotGranted(purpose, actor.label)
+            raise PurposeNotGranted(
+                purpose, actor.label, customer_id=None if customer_id is None else str(customer_id)
+            )
         return spec
 
     def _check_consent(self, session: Session, spec: PurposeSpec, customer_id: uuid.UUID) -> None:
         if spec.legal_basis is LegalBasis.CONSENT and not self.consent.allows(
             session, customer_id=customer_id, purpose=spec.key
         ):
-            raise ConsentRequired(spec.key)
+            raise ConsentRequired(spec.key, customer_id=str(customer_id))
 
     def _prepare(
         self,
@@ -150,6 +188,7 @@ class Vault:
     def _index_rows(
         self, manifest: Manifest, customer_id: uuid.UUID, values: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
+        """Blind-index rows for already normalised values."""
         rows = []
         for name, value in values.items():
             spec = manifest.fields_by_name[name]
@@ -157,7 +196,7 @@ class Vault:
                 rows.append(
                     {
                         "field": name,
-                        "digest": self._indexer.digest(name, spec.lookup_key(value)),
+                        "digest": self._indexer.digest(name, spec.index_key(value)),
                         "customer_id": customer_id,
                     }
                 )
@@ -201,39 +240,29 @@ class Vault:
 
         ring = self.keys.get()
         now = clock.now()
-        customers: list[dict[str, Any]] = []
-        values_rows: list[dict[str, Any]] = []
-        index_rows: list[dict[str, Any]] = []
+        dialect = session.get_bind().dialect
+        db_now = _CUSTOMERS.convert(dialect, "created_at", now)
+        customers: list[tuple[Any, ...]] = []
+        values_rows: list[tuple[Any, ...]] = []
+        index_rows: list[tuple[Any, ...]] = []
         events: list[AuditEvent] = []
         results: list[CollectedCustomer] = []
         purpose_label = ",".join(purpose_list)
+        lookups = {f.name: f for f in manifest.fields if f.lookup}
         for record in prepared:
             customer_id = uuid.uuid4()
             owner = str(customer_id)
+            db_id = _CUSTOMERS.convert(dialect, "id", customer_id)
             data_key = SymmetricKey.generate()
             kek_id, wrapped = ring.wrap(data_key, owner=owner)
-            customers.append(
-                {
-                    "id": customer_id,
-                    "kek_id": kek_id,
-                    "wrapped_key": wrapped,
-                    "manifest_seq": loaded.seq,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            customers.append((db_id, kek_id, wrapped, loaded.seq, db_now, db_now))
             for name, value in record.items():
-                values_rows.append(
-                    {
-                        "customer_id": customer_id,
-                        "field": name,
-                        "ciphertext": data_key.seal(_encode(value), ctx=context(owner, name)),
-                        "version": 1,
-                        "collected_at": now,
-                        "updated_at": now,
-                    }
-                )
-            index_rows.extend(self._index_rows(manifest, customer_id, record))
+                sealed = data_key.seal(_encode(value), ctx=context(owner, name))
+                values_rows.append((db_id, name, sealed, 1, db_now, db_now))
+                lookup = lookups.get(name)
+                if lookup is not None and value is not None:
+                    digest = self._indexer.digest(name, lookup.index_key(value))
+                    index_rows.append((name, digest, db_id))
             names = tuple(sorted(record))
             events.append(
                 AuditEvent(
@@ -246,10 +275,9 @@ class Vault:
             )
             results.append(CollectedCustomer(customer_id, names, loaded.seq))
 
-        session.execute(insert(Customer), customers)
-        session.execute(insert(FieldValue), values_rows)
-        if index_rows:
-            session.execute(insert(BlindIndexEntry), index_rows)
+        _CUSTOMERS.run(session, customers)
+        _VALUES.run(session, values_rows)
+        _INDEX.run(session, index_rows)
         self.audit.record_many(session, events)
         return results
 
@@ -265,20 +293,16 @@ class Vault:
         """The fields ``purpose`` needs, decrypted; nothing else is even fetched."""
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
-        spec = self._purpose(manifest, actor, purpose)
+        spec = self._purpose(manifest, actor, purpose, customer_id)
         self._check_consent(session, spec, customer_id)
         needed = list(spec.fields)
-        rows = session.execute(
-            select(Customer.wrapped_key, FieldValue.field, FieldValue.ciphertext)
-            .select_from(Customer)
-            .outerjoin(
-                FieldValue,
-                (FieldValue.customer_id == Customer.id) & FieldValue.field.in_(needed),
-            )
-            .where(Customer.id == customer_id)
-        ).all()
+        rows = (
+            session.connection()
+            .execute(_READ, {"customer_id": customer_id, "fields": needed})
+            .all()
+        )
         if not rows:
-            raise CustomerNotFound(str(customer_id))
+            raise CustomerNotFound(str(customer_id), purpose=purpose)
         present = sorted(r.field for r in rows if r.field is not None)
         # Written before any value is decrypted; if it fails, nothing is returned.
         self.audit.record(
@@ -334,14 +358,14 @@ class Vault:
         with SQLite's secure_delete, its bytes are zeroed; no plaintext is ever stored."""
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
-        spec = self._purpose(manifest, actor, purpose)
+        spec = self._purpose(manifest, actor, purpose, customer_id)
         self._check_consent(session, spec, customer_id)
         record = self._prepare(manifest, set(spec.fields), [purpose], values)
         wrapped = session.execute(
             select(Customer.wrapped_key).where(Customer.id == customer_id)
         ).scalar_one_or_none()
         if wrapped is None:
-            raise CustomerNotFound(str(customer_id))
+            raise CustomerNotFound(str(customer_id), purpose=purpose)
         owner = str(customer_id)
         data_key = self.keys.get().unwrap(wrapped, owner=owner)
         now = clock.now()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +15,7 @@ from sqlalchemy import select
 
 from confiance import __version__, overview
 from confiance.config import Settings
+from confiance.errors import ConfianceError
 from confiance.runtime import Runtime
 from confiance.vault import routes as vault_routes
 from confiance.web import problems
@@ -19,15 +23,34 @@ from confiance.web.deps import Rt
 
 __all__ = ["create_app", "create_app_from_env"]
 
+log = logging.getLogger(__name__)
+
 
 def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+    def checkpoint() -> None:
         with runtime.db.transaction() as session:
             runtime.audit.checkpoint(session)
-        if own_runtime:
-            runtime.close()
+
+    async def checkpoint_periodically() -> None:
+        while True:
+            await asyncio.sleep(runtime.settings.audit.checkpoint_interval_seconds)
+            try:
+                await asyncio.to_thread(checkpoint)
+            except ConfianceError as exc:
+                log.error("periodic audit checkpoint failed: %s", exc.code)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(checkpoint_periodically())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            checkpoint()
+            if own_runtime:
+                runtime.close()
 
     app = FastAPI(
         title="Confiance",
