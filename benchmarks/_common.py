@@ -5,23 +5,56 @@ from __future__ import annotations
 import argparse
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, create_engine, text
 
 from confiance.actors import Actor
 from confiance.config import Settings
 from confiance.crypto import Keyring, KeyringSource, write_keyring
 from confiance.db import Database
 from confiance.db.migrate import upgrade
+from confiance.demo.generator import CustomerFactory
 from confiance.demo.service import example_manifest_text
 from confiance.keys import service as keys_service
 from confiance.manifest import service as manifest_service
+from confiance.manifest.schemas import LegalBasis, Manifest
 from confiance.runtime import Runtime
 
 ACTOR = Actor.system("benchmark")
+
+# The baseline's plaintext rows: one per customer, one per field value.
+bare = MetaData()
+bare_customers = Table(
+    "bench_customers", bare, Column("id", Uuid, primary_key=True), Column("created_at", String(40))
+)
+bare_values = Table(
+    "bench_values",
+    bare,
+    Column("customer_id", Uuid, primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("value", LargeBinary),
+)
+
+
+def customer_source(
+    runtime: Runtime, *, seed: int
+) -> tuple[Manifest, list[str], Callable[[], dict[str, Any]]]:
+    """The manifest, its purposes without consent, and a maker of fictional customers
+    restricted to the fields those purposes need."""
+    with runtime.db.transaction() as session:
+        manifest = manifest_service.current(session).manifest
+    purposes = [p.key for p in manifest.purposes if p.legal_basis is not LegalBasis.CONSENT]
+    allowed = {f for p in manifest.purposes if p.key in purposes for f in p.fields}
+    factory = CustomerFactory(seed=seed)
+
+    def make() -> dict[str, Any]:
+        return {k: v for k, v in factory.customer().items() if k in allowed}
+
+    return manifest, purposes, make
 
 
 def add_database_option(parser: argparse.ArgumentParser) -> None:

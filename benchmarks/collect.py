@@ -18,27 +18,20 @@ import uuid
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, insert
+from sqlalchemy import insert
 
-from _common import ACTOR, add_database_option, installation
+from _common import (
+    ACTOR,
+    add_database_option,
+    bare,
+    bare_customers,
+    bare_values,
+    customer_source,
+    installation,
+)
 from confiance import clock
-from confiance.demo.generator import CustomerFactory
-from confiance.manifest import service as manifest_service
-from confiance.manifest.schemas import LegalBasis
 
 console = Console(width=120)
-
-bare = MetaData()
-bare_customers = Table(
-    "bench_customers", bare, Column("id", Uuid, primary_key=True), Column("created_at", String(40))
-)
-bare_values = Table(
-    "bench_values",
-    bare,
-    Column("customer_id", Uuid, primary_key=True),
-    Column("field", String(64), primary_key=True),
-    Column("value", LargeBinary),
-)
 
 
 def main() -> None:
@@ -49,16 +42,12 @@ def main() -> None:
     args = parser.parse_args()
 
     with installation(args.database_url) as runtime:
-        with runtime.db.transaction() as session:
-            manifest = manifest_service.current(session).manifest
-        purposes = [p.key for p in manifest.purposes if p.legal_basis is not LegalBasis.CONSENT]
-        allowed = {f for p in manifest.purposes if p.key in purposes for f in p.fields}
-        factory = CustomerFactory(seed=1)
+        _, purposes, make = customer_source(runtime, seed=1)
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Generating fictional customers", total=args.customers)
             records = []
             for _ in range(args.customers):
-                records.append({k: v for k, v in factory.customer().items() if k in allowed})
+                records.append(make())
                 progress.advance(task)
         fields_per_customer = sum(len(r) for r in records) / len(records)
         bare.create_all(runtime.db.engine)

@@ -21,22 +21,11 @@ import time
 import uuid
 
 from rich.console import Console
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, insert, select
+from sqlalchemy import insert, select
 
-from _common import ACTOR, add_database_option, installation
-from confiance.demo.generator import CustomerFactory
-from confiance.manifest import service as manifest_service
-from confiance.manifest.schemas import LegalBasis
+from _common import ACTOR, add_database_option, bare, bare_values, customer_source, installation
 
 console = Console(width=120)
-bare = MetaData()
-bare_values = Table(
-    "bench_values",
-    bare,
-    Column("customer_id", Uuid, primary_key=True),
-    Column("field", String(64), primary_key=True),
-    Column("value", LargeBinary),
-)
 
 
 def main() -> None:
@@ -49,19 +38,12 @@ def main() -> None:
     rng = random.Random(3)
 
     with installation(args.database_url) as runtime:
-        with runtime.db.transaction() as session:
-            manifest = manifest_service.current(session).manifest
-        purposes = [p.key for p in manifest.purposes if p.legal_basis is not LegalBasis.CONSENT]
-        allowed = {f for p in manifest.purposes if p.key in purposes for f in p.fields}
-        factory = CustomerFactory(seed=2)
+        manifest, purposes, make = customer_source(runtime, seed=2)
         bare.create_all(runtime.db.engine)
         ids: list[uuid.UUID] = []
         with console.status(f"Loading {args.customers:,} customers"):
             for start in range(0, args.customers, 1000):
-                records = [
-                    {k: v for k, v in factory.customer().items() if k in allowed}
-                    for _ in range(min(1000, args.customers - start))
-                ]
+                records = [make() for _ in range(min(1000, args.customers - start))]
                 with runtime.db.transaction() as session:
                     created = runtime.vault.collect_many(
                         session, actor=ACTOR, purposes=purposes, records=records

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from confiance.audit import AuditEvent, AuditLog, encode_entry, entry_hash
 from confiance.audit.encoding import GENESIS_HASH
+from confiance.audit.service import ENTRY_COLUMNS
 from confiance.db import Database
 
 fake = Faker()
@@ -26,19 +27,7 @@ Faker.seed(20250314)
 ACTIONS = ("vault.collect", "vault.read", "vault.rectify", "apikey.create", "manifest.load")
 PURPOSES = ("order-fulfilment", "newsletter", "loyalty", None)
 FIELDS = ("email", "first_name", "last_name", "phone", "postal_address", "birth_date")
-COLUMNS = (
-    "seq",
-    "at_us",
-    "actor",
-    "action",
-    "customer_pid",
-    "purpose",
-    "fields",
-    "outcome",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = ENTRY_COLUMNS
 
 
 def sample_event(i: int) -> AuditEvent:

@@ -29,6 +29,7 @@ from confiance.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from confiance.audit.verify import VerifyReport, verify_chain
 from confiance.crypto import Signer
 from confiance.db import Database
+from confiance.db.bulk import BulkInsert
 
 if TYPE_CHECKING:
     from confiance.config import Settings
@@ -164,7 +165,7 @@ class AuditLog:
             # Straight to the driver's executemany: bulk collection appends 100,000 entries in
             # one call, and SQLAlchemy's per-row parameter processing would cost more than the
             # hashing (about 4x slower on SQLite).
-            session.connection().exec_driver_sql(_insert_entries_sql(session), rows)
+            _ENTRIES.run(session, rows)
             session.connection().execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
             every = self.checkpoint_every
             if seq // every > first_seq // every:
@@ -248,7 +249,7 @@ class AuditLog:
         )
 
 
-_ENTRY_COLUMNS = (
+ENTRY_COLUMNS = (
     "seq",
     "at_us",
     "actor",
@@ -272,13 +273,7 @@ _MOVE_HEAD = (
 )
 
 
-def _insert_entries_sql(session: Session) -> str:
-    dialect = session.get_bind().dialect
-    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    return (
-        f"INSERT INTO {_entries.name} ({', '.join(_ENTRY_COLUMNS)}) "  # noqa: S608 (fixed names)
-        f"VALUES ({', '.join([placeholder] * len(_ENTRY_COLUMNS))})"
-    )
+_ENTRIES = BulkInsert(_entries, ENTRY_COLUMNS)
 
 
 def _insert_if_missing(session: Session) -> Insert:
