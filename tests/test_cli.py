@@ -121,3 +121,16 @@ def test_demo_answers_at_its_url(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in output
     assert "cfk_" in output
+
+
+def test_several_workers_are_refused_on_sqlite(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["init"]).exit_code == 0
+    result = cli.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "PostgreSQL" in result.output
+
+
+def test_commands_on_an_uninitialised_directory_say_what_to_do(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "confiance init" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -74,9 +75,16 @@ def _operator() -> Actor:
 
 @contextmanager
 def _runtime(data_dir: Path | None) -> Iterator[Runtime]:
-    runtime = Runtime.open(_settings(data_dir))
+    """The installation, opened for one command; any Confiance error ends it with its message
+    and exit code 1 (no traceback: the message says what to fix)."""
+    try:
+        runtime = Runtime.open(_settings(data_dir))
+    except ConfianceError as exc:
+        raise _fail(exc) from None
     try:
         yield runtime
+    except ConfianceError as exc:
+        raise _fail(exc) from None
     finally:
         runtime.close()
 
@@ -194,17 +202,22 @@ def demo(
                 session, name="demo", purposes=purposes, actor=actor, audit=runtime.audit
             )
             runtime.audit.checkpoint(session)
+        sample = demo_service.some_customer(runtime)
     finally:
         runtime.close()
     url = f"http://{host}:{port}/"
-    console.print(f"{max(existing, customers)} customers are in the encrypted vault.")
-    console.print(f"Demo API key (all purposes): [bold]{token}[/]")
-    console.print(
-        f"Try: curl -H 'Authorization: Bearer {token}' "
-        f"'{url}v1/customers/lookup' -X POST -H 'content-type: application/json' "
-        '-d \'{"purpose": "order_fulfilment", "field": "email", "value": "..."}\''
-    )
-    console.print(f"Confiance demo: [bold green]{url}[/]")
+    say = functools.partial(console.print, soft_wrap=True)
+    say(f"{max(existing, customers)} fictional customers are in the encrypted vault.")
+    say(f"Demo API key, for every purpose of the manifest (shown once): [bold]{token}[/]")
+    if sample is not None:
+        say("Read what order fulfilment may see of one customer (an audit entry records it):")
+        say(
+            f"  curl -H 'Authorization: Bearer {token}' "
+            f"'{url}v1/customers/{sample}?purpose=order_fulfilment'",
+            markup=False,
+            highlight=False,
+        )
+    say(f"Confiance demo: [bold green]{url}[/]  (API description: {url}openapi.json)")
     if serve_after:
         _serve(settings, host=host, port=port, workers=1)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from importlib import resources
+
+from sqlalchemy import select
 
 from confiance.actors import Actor
 from confiance.demo.generator import CustomerFactory
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis
 from confiance.runtime import Runtime
+from confiance.vault.models import Customer
 from confiance.vault.service import Vault
 
 __all__ = ["EXAMPLE_MANIFEST", "example_manifest_text", "load_example_manifest", "populate"]
@@ -58,6 +62,14 @@ def populate(
         if progress:
             progress(size)
     return done
+
+
+def some_customer(runtime: Runtime) -> uuid.UUID | None:
+    """One customer's id, to show a read in the demo's instructions."""
+    with runtime.db.transaction() as session:
+        return session.execute(
+            select(Customer.id).order_by(Customer.created_at, Customer.id).limit(1)
+        ).scalar_one_or_none()
 
 
 def customer_count(runtime: Runtime) -> int:
