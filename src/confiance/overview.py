@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from confiance.audit.models import AuditEntry
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import NoManifestLoaded
+from confiance.manifest.schemas import Manifest
 from confiance.vault.models import Customer
 
 __all__ = ["Overview", "summary"]
@@ -22,6 +23,7 @@ class Overview:
     manifest_seq: int | None
     manifest_sha256: str | None
     controller: str | None
+    manifest: Manifest | None = None
 
 
 def summary(session: Session) -> Overview:
@@ -31,4 +33,7 @@ def summary(session: Session) -> Overview:
         loaded = manifest_service.current(session)
     except NoManifestLoaded:
         return Overview(customers, entries, None, None, None)
-    return Overview(customers, entries, loaded.seq, loaded.sha256, loaded.manifest.controller.name)
+    manifest = loaded.manifest
+    return Overview(
+        customers, entries, loaded.seq, loaded.sha256, manifest.controller.name, manifest
+    )

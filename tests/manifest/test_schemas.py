@@ -329,3 +329,18 @@ def test_the_format_version_must_be_the_integer_one() -> None:
 
 def test_text_is_not_a_boolean() -> None:
     rejected(spec("boolean"), "true")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("P10Y", "10 years"),
+        ("P1Y", "1 year"),
+        ("P13M", "13 months"),
+        ("P1Y6M", "1 year and 6 months"),
+        ("P1Y2M3W4D", "1 year, 2 months, 3 weeks and 4 days"),
+        ("P30D", "30 days"),
+    ],
+)
+def test_durations_read_as_words(text: str, words: str) -> None:
+    assert Duration.parse(text).describe() == words

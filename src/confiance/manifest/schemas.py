@@ -229,6 +229,20 @@ class Duration:
     def is_zero(self) -> bool:
         return not (self.years or self.months or self.weeks or self.days)
 
+    def describe(self) -> str:
+        """In words, for people: '10 years', '1 year and 6 months'."""
+        parts = [
+            f"{n} {unit}{'' if n == 1 else 's'}"
+            for n, unit in (
+                (self.years, "year"),
+                (self.months, "month"),
+                (self.weeks, "week"),
+                (self.days, "day"),
+            )
+            if n
+        ]
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
     def after(self, start: _When) -> _When:
         """The moment this duration after ``start``; a month end stays in its month.
 

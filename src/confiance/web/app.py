@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from confiance import __version__, overview
@@ -24,6 +25,7 @@ from confiance.web.deps import Rt
 __all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger(__name__)
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
 
 def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
@@ -72,18 +74,13 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(rt: Rt) -> str:
+    def home(request: Request, rt: Rt) -> HTMLResponse:
         with rt.db.transaction() as session:
             info = overview.summary(session)
-        if info.manifest_seq is None:
-            manifest = "none loaded"
-        else:
-            manifest = f"{info.controller}, version {info.manifest_seq} ({info.manifest_sha256})"
-        return _HOME.format(
-            version=__version__,
-            customers=info.customers,
-            entries=info.audit_entries,
-            manifest=html.escape(manifest),
+        return templates.TemplateResponse(
+            request,
+            "home.html",
+            {"version": __version__, "info": info, "manifest": info.manifest},
         )
 
     return app
@@ -92,20 +89,3 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """Factory used by ``confiance serve`` workers (settings from the environment)."""
     return create_app(Runtime.open(Settings()), own_runtime=True)
-
-
-_HOME = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Confiance</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}
-body{{color:#1b1b1b}} h1{{font-size:1.6rem}} dt{{font-weight:600}} a{{color:#0b57d0}}
-</style></head>
-<body><h1>Confiance {version} is running</h1>
-<dl><dt>Privacy manifest</dt><dd>{manifest}</dd>
-<dt>Customers in the vault</dt><dd>{customers}</dd>
-<dt>Audit entries</dt><dd>{entries}</dd></dl>
-<p>API description: <a href="/openapi.json">/openapi.json</a>
- · health: <a href="/health">/health</a></p>
-</body></html>
-"""
