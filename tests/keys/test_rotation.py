@@ -137,3 +137,34 @@ def test_rotation_is_audited(runtime: Runtime) -> None:
     with runtime.db.transaction() as s:
         actions = list(s.execute(select(AuditEntry.action).order_by(AuditEntry.seq)).scalars())
     assert actions[-2:] == ["keys.rotate.begin", "keys.rotate.retire"]
+
+
+def test_a_second_rotation_is_refused_while_one_runs(runtime: Runtime) -> None:
+    ring_before = runtime.keys.get().kek_ids
+    with keys_service._rotation_lock(runtime.keys), pytest.raises(keys_service.RotationInProgress):
+        keys_service.rotate(
+            runtime.db,
+            keys=runtime.keys,
+            audit=runtime.audit,
+            actor=Actor.operator("o"),
+            grace_seconds=0,
+        )
+    assert runtime.keys.get().kek_ids == ring_before
+    report = keys_service.rotate(
+        runtime.db,
+        keys=runtime.keys,
+        audit=runtime.audit,
+        actor=Actor.operator("o"),
+        grace_seconds=0,
+    )
+    assert runtime.keys.get().kek_ids == [report.new_kek_id]
+
+
+def test_rotation_with_the_ring_in_the_environment_is_refused(runtime: Runtime) -> None:
+    from confiance.crypto import KeyringError
+
+    inline = KeyringSource.from_ring(runtime.keys.get())
+    with pytest.raises(KeyringError, match="environment"):
+        keys_service.rotate(
+            runtime.db, keys=inline, audit=runtime.audit, actor=Actor.operator("o"), grace_seconds=0
+        )

@@ -15,23 +15,37 @@ Rotation runs while the API keeps serving:
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from confiance import clock
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
-from confiance.crypto import KeyringSource
+from confiance.crypto import KeyringError, KeyringSource
 from confiance.db import Database
+from confiance.errors import Conflict
 from confiance.keys.models import KekRecord
 from confiance.vault.models import Customer
 
-__all__ = ["RotationReport", "ensure_registered", "rotate", "usage"]
+__all__ = ["RotationInProgress", "RotationReport", "ensure_registered", "rotate", "usage"]
+
+
+class RotationInProgress(Conflict):
+    code = "rotation-in-progress"
+    title = "A key rotation is already running"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another 'confiance keys rotate' is running on this key file; wait for it to finish."
+        )
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,52 @@ def rotate(
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
 ) -> RotationReport:
-    """Rewrap every data key under a new KEK, then retire the old KEKs."""
+    """Rewrap every data key under a new KEK, then retire the old KEKs.
+
+    One rotation at a time: a second one would rewrite the key file concurrently and could
+    drop the other's new KEK, so it is refused while the first holds the rotation lock.
+    """
+    with _rotation_lock(keys):
+        return _rotate(
+            db,
+            keys=keys,
+            audit=audit,
+            actor=actor,
+            grace_seconds=grace_seconds,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+
+@contextmanager
+def _rotation_lock(keys: KeyringSource) -> Iterator[None]:
+    if keys.path is None:
+        raise KeyringError(
+            "The key ring comes from the environment and cannot be rewritten; rotate with "
+            "a key file (CONFIANCE__CRYPTO__KEYRING_FILE).",
+        )
+    lock_path = keys.path.with_name(keys.path.name + ".rotation-lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RotationInProgress() from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _rotate(
+    db: Database,
+    *,
+    keys: KeyringSource,
+    audit: AuditLog,
+    actor: Actor,
+    grace_seconds: float,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+) -> RotationReport:
     started = time.perf_counter()
     old_ring = keys.get()
     new_ring = old_ring.with_new_primary()
@@ -134,6 +193,14 @@ def rotate(
     )
 
 
+# Only if unchanged meanwhile: an erasure or a concurrent rewrap wins.
+_REWRAP = (
+    update(Customer)
+    .where(Customer.id == bindparam("b_id"), Customer.kek_id == bindparam("b_old"))
+    .values(kek_id=bindparam("b_new"), wrapped_key=bindparam("b_wrapped"))
+)
+
+
 def _registered(db: Database) -> list[str]:
     with db.transaction() as session:
         return list(session.execute(select(KekRecord.kek_id)).scalars())
@@ -161,16 +228,15 @@ def _rewrap_all(
             ).all()
             if not rows:
                 return count
+            changes = []
             for row in rows:
                 owner = str(row.id)
                 data_key = ring.unwrap(row.wrapped_key, owner=owner)
                 kek_id, wrapped = ring.wrap(data_key, owner=owner)
-                # Only if unchanged meanwhile (an erasure or a concurrent rewrap wins).
-                session.execute(
-                    update(Customer)
-                    .where(Customer.id == row.id, Customer.kek_id == row.kek_id)
-                    .values(kek_id=kek_id, wrapped_key=wrapped)
+                changes.append(
+                    {"b_id": row.id, "b_old": row.kek_id, "b_new": kek_id, "b_wrapped": wrapped}
                 )
+            session.connection().execute(_REWRAP, changes)
             count += len(rows)
         if progress:
             progress(done + count, max(total, done + count))
