@@ -232,7 +232,7 @@ def manifest_check(
     """Report every problem of a manifest with its line; exit 1 if there is any error."""
     result = check_file(file)
     for line in format_problems(result, str(file)):
-        (console if result.ok else err).print(line, markup=False, highlight=False)
+        (console if result.ok else err).print(line, markup=False, highlight=False, soft_wrap=True)
     if not result.ok:
         raise typer.Exit(code=1)
     console.print(f"{file}: ok")
@@ -260,7 +260,12 @@ def manifest_load(
         except ConfianceError as exc:
             problems = exc.fields.get("problems") or []
             for p in problems:
-                err.print(f"{file}:{p['line']}: {p['code']}: {p['message']}", markup=False)
+                err.print(
+                    f"{file}:{p['line']}: {p['code']}: {p['message']}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             raise _fail(exc) from None
     state = "stored as" if loaded.created else "already stored as"
     console.print(f"{file}: {state} version {loaded.seq} (sha256 {loaded.sha256[:16]}…)")
