@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["from_micros", "now", "set_clock", "to_micros"]
+__all__ = ["from_micros", "now", "set_clock", "timestamp", "to_micros"]
 
-_source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+_override: Callable[[], datetime] | None = None
 
 
 def now() -> datetime:
     """Current time, always timezone-aware UTC."""
-    return _source()
+    return datetime.now(UTC) if _override is None else _override()
+
+
+def timestamp() -> float:
+    """Current time as seconds since the epoch: the cheap form, for hot paths (cached
+    decisions) that only compare instants."""
+    return time.time() if _override is None else _override().timestamp()
 
 
 def set_clock(source: Callable[[], datetime] | None) -> None:
     """Replace the clock (tests); ``None`` restores the system clock."""
-    global _source
-    _source = source or (lambda: datetime.now(UTC))
+    global _override
+    _override = source
 
 
 def to_micros(moment: datetime) -> int:

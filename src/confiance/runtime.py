@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.config import Settings
+from confiance.consent.service import ConsentLedger
 from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
 from confiance.db import Database, migrate
 from confiance.errors import ConfianceError, ConfigurationError
@@ -34,6 +35,7 @@ class Runtime:
     keys: KeyringSource
     audit: AuditLog
     vault: Vault
+    consent: ConsentLedger
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
@@ -58,8 +60,14 @@ class Runtime:
             checkpoint_every=settings.audit.checkpoint_every,
             checkpoint_file=settings.checkpoint_path,
         )
+        consent = ConsentLedger(audit=audit)
         return cls(
-            settings=settings, db=db, keys=keys, audit=audit, vault=Vault(keys=keys, audit=audit)
+            settings=settings,
+            db=db,
+            keys=keys,
+            audit=audit,
+            vault=Vault(keys=keys, audit=audit, consent=consent),
+            consent=consent,
         )
 
     @contextmanager

@@ -2,9 +2,9 @@
 
 from confiance.apikeys import models as apikeys
 from confiance.audit import models as audit
+from confiance.consent import models as consent
 from confiance.db.base import Base
 from confiance.keys import models as keys
 from confiance.manifest import models as manifest
 from confiance.vault import models as vault
 
-__all__ = ["Base", "apikeys", "audit", "keys", "manifest", "vault"]

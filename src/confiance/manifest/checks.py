@@ -457,6 +457,18 @@ def _close_match(word: str, candidates: list[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def _consent_validity(ctx: _Context) -> Iterator[Problem]:
+    for i, purpose in enumerate(ctx.manifest.purposes):
+        if purpose.consent_validity is not None and purpose.legal_basis is not LegalBasis.CONSENT:
+            yield ctx.problem(
+                ("purposes", i, "consent_validity"),
+                "validity-without-consent",
+                f"the purpose '{purpose.key}' sets 'consent_validity' but its legal basis is "
+                f"'{purpose.legal_basis}', so no consent is asked; remove 'consent_validity'",
+                warning=True,
+            )
+
+
 _CHECKS: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
     _duplicates,
     _categories,
@@ -469,4 +481,5 @@ _CHECKS: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
     _descriptions,
     _transfers,
     _pseudonymised,
+    _consent_validity,
 )

@@ -347,6 +347,13 @@ class PurposeSpec(_Model):
     explicit_consent: bool = False
     description: Localized | None = None
     benefit: Localized | None = None
+    #: How long a consent to this purpose counts before the customer is asked again (CNIL
+    #: recommends 13 months for consent collected online): an ISO 8601 duration.
+    consent_validity: Annotated[str, AfterValidator(_duration)] | None = None
+
+    @property
+    def consent_period(self) -> Duration | None:
+        return None if self.consent_validity is None else Duration.parse(self.consent_validity)
 
 
 FORMAT_VERSION = 1

@@ -11,6 +11,7 @@ __all__ = [
     "CustomerNotFound",
     "FieldNotNeeded",
     "NothingToCollect",
+    "ProcessingRefused",
     "PurposeNotGranted",
     "VaultError",
 ]
@@ -76,6 +77,21 @@ class ConsentRequired(VaultError):
         super().__init__(
             f"The purpose '{purpose}' rests on the customer's consent and no consent decision "
             "is recorded for it: its data is not processed.",
+            purpose=purpose,
+            customer_id=customer_id,
+        )
+
+
+class ProcessingRefused(VaultError):
+    code = "processing-refused"
+    status = 403
+    title = "The customer objected to or opted out of this processing"
+    refused_access = True
+
+    def __init__(self, purpose: str, *, customer_id: str | None = None) -> None:
+        super().__init__(
+            f"The customer objected to the purpose '{purpose}' or opted out of it (sale or "
+            "sharing, sensitive data): its data is not processed.",
             purpose=purpose,
             customer_id=customer_id,
         )

@@ -21,6 +21,9 @@ class Customer(Base):
     kek_id: Mapped[str] = mapped_column(ForeignKey("crypto_keks.kek_id"), index=True)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     manifest_seq: Mapped[int] = mapped_column(ForeignKey("manifest_versions.seq"))
+    #: Bumped by every consent change of this customer, in the same transaction: a decision
+    #: cached for (customer, consent_version) can never be stale, on any worker.
+    consent_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

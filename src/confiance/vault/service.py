@@ -31,11 +31,13 @@ from confiance.db.bulk import BulkInsert
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import NotALookupField, UnknownField, UnknownPurpose
 from confiance.manifest.schemas import LegalBasis, Manifest, PurposeSpec
+from confiance.manifest.service import LoadedManifest
 from confiance.vault.errors import (
     ConsentRequired,
     CustomerNotFound,
     FieldNotNeeded,
     NothingToCollect,
+    ProcessingRefused,
     PurposeNotGranted,
 )
 from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
@@ -62,16 +64,36 @@ DIRECT_IDENTIFIERS = (
 
 
 class ConsentGate(Protocol):
-    """Decides whether a consent-based purpose may process one customer's data."""
+    """Decides whether a purpose may process one customer's data now (consent given, no
+    objection, no opt-out). ``consent_version`` comes from the row the vault just read, so a
+    gate may answer from a cache keyed by it."""
 
-    def allows(self, session: Session, *, customer_id: uuid.UUID, purpose: str) -> bool: ...
+    def allows(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        purpose: str,
+        loaded: LoadedManifest | None = None,
+        consent_version: int | None = None,
+    ) -> bool: ...
 
 
 class NoConsentLedger:
-    """Until the consent ledger exists, no consent is on record, so nothing is allowed."""
+    """Without a consent ledger no consent is on record: consent purposes are refused and
+    every other purpose is allowed."""
 
-    def allows(self, session: Session, *, customer_id: uuid.UUID, purpose: str) -> bool:
-        return False
+    def allows(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        purpose: str,
+        loaded: LoadedManifest | None = None,
+        consent_version: int | None = None,
+    ) -> bool:
+        loaded = loaded or manifest_service.current(session)
+        return loaded.manifest.purposes_by_key[purpose].legal_basis is not LegalBasis.CONSENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +125,7 @@ _VALUES = BulkInsert(
 # Built once: a read runs on every request, and building a statement costs more than running
 # it. Only the fields the purpose needs are fetched; the others never leave the database.
 _READ = (
-    select(Customer.wrapped_key, FieldValue.field, FieldValue.ciphertext)
+    select(Customer.wrapped_key, Customer.consent_version, FieldValue.field, FieldValue.ciphertext)
     .select_from(Customer)
     .outerjoin(
         FieldValue,
@@ -159,11 +181,27 @@ class Vault:
             )
         return spec
 
-    def _check_consent(self, session: Session, spec: PurposeSpec, customer_id: uuid.UUID) -> None:
-        if spec.legal_basis is LegalBasis.CONSENT and not self.consent.allows(
-            session, customer_id=customer_id, purpose=spec.key
+    def _check_consent(
+        self,
+        session: Session,
+        spec: PurposeSpec,
+        customer_id: uuid.UUID,
+        *,
+        loaded: LoadedManifest | None = None,
+        consent_version: int | None = None,
+    ) -> None:
+        """Refuse unless the customer's decisions allow the purpose: consent given for consent
+        purposes; no objection or opt-out for the others."""
+        if not self.consent.allows(
+            session,
+            customer_id=customer_id,
+            purpose=spec.key,
+            loaded=loaded,
+            consent_version=consent_version,
         ):
-            raise ConsentRequired(spec.key, customer_id=str(customer_id))
+            if spec.legal_basis is LegalBasis.CONSENT:
+                raise ConsentRequired(spec.key, customer_id=str(customer_id))
+            raise ProcessingRefused(spec.key, customer_id=str(customer_id))
 
     def _prepare(
         self,
@@ -294,7 +332,6 @@ class Vault:
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
         spec = self._purpose(manifest, actor, purpose, customer_id)
-        self._check_consent(session, spec, customer_id)
         needed = list(spec.fields)
         rows = (
             session.connection()
@@ -303,6 +340,9 @@ class Vault:
         )
         if not rows:
             raise CustomerNotFound(str(customer_id), purpose=purpose)
+        self._check_consent(
+            session, spec, customer_id, loaded=loaded, consent_version=rows[0].consent_version
+        )
         present = sorted(r.field for r in rows if r.field is not None)
         # Written before any value is decrypted; if it fails, nothing is returned.
         self.audit.record(
@@ -448,10 +488,11 @@ class Vault:
                 .order_by(BlindIndexEntry.customer_id)
             ).scalars()
         )
-        if spec.legal_basis is LegalBasis.CONSENT:
-            found = [
-                c for c in found if self.consent.allows(session, customer_id=c, purpose=purpose)
-            ]
+        found = [
+            c
+            for c in found
+            if self.consent.allows(session, customer_id=c, purpose=purpose, loaded=loaded)
+        ]
         events: Iterable[AuditEvent] = [
             AuditEvent(
                 action="vault.lookup",

@@ -1,0 +1,1 @@
+"""Consent ledger: per-purpose decisions with proof, GPC, TCF and propagation."""

@@ -1,0 +1,715 @@
+"""The consent ledger: record decisions, decide, stream audiences, count.
+
+Rules held here (the pure ones are in :mod:`confiance.consent.rules`):
+
+- Events are appended, never updated; the current state per (customer, target) is kept in the
+  same transaction. No event means "not given": nothing is pre-ticked.
+- A change records every target it names in one call, with one receipt: giving, refusing and
+  withdrawing take the same call and the same number of steps.
+- Each change bumps the customer's ``consent_version``; cached decisions are keyed by it, so a
+  worker never answers from a state another worker has changed.
+- A change becomes an audit entry, a signed receipt and an outbox event for downstream
+  systems, all in the caller's transaction: all of them happen, or none does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from confiance import clock
+from confiance.actors import Actor
+from confiance.audit.service import AuditEvent, AuditLog
+from confiance.consent.errors import (
+    ConsentNotGiven,
+    DuplicateTarget,
+    NotDecidable,
+    ReceiptNotFound,
+    StateNotAllowed,
+)
+from confiance.consent.models import ConsentEvent, ConsentReceipt, ConsentState
+from confiance.consent.rules import (
+    CUSTOMER_STATES,
+    SALE_SHARING,
+    SENSITIVE,
+    Kind,
+    State,
+    StateRow,
+    Verdict,
+    baselines,
+    decide,
+    kind_of,
+    sale_or_targeting,
+    uses_sensitive_data,
+)
+from confiance.db import Database
+from confiance.manifest import service as manifest_service
+from confiance.manifest.errors import UnknownPurpose
+from confiance.manifest.schemas import LegalBasis, Manifest
+from confiance.manifest.service import LoadedManifest
+from confiance.vault.errors import CustomerNotFound
+from confiance.vault.models import Customer
+
+__all__ = [
+    "CHANNELS",
+    "Change",
+    "ChangeRecord",
+    "ConsentContext",
+    "ConsentLedger",
+    "DailyCount",
+    "EventView",
+    "evidence_of",
+]
+
+CHANNELS = frozenset({"privacy_center", "api", "import", "gpc", "tcf", "controller"})
+_CONTROLLER_STATES = frozenset({State.REVOKED, State.INVALIDATED})
+_CACHE_SIZE = 200_000
+
+
+def evidence_of(raw: bytes) -> str:
+    """The evidence kept with an event: a SHA-256 of the request that carried the decision."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    target: str
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentContext:
+    """How a decision reached Confiance."""
+
+    channel: str = "api"
+    method: str = "api-call"
+    language: str = "fr"
+    evidence: str = ""
+    #: The manifest version the customer was shown; ``None`` means the one in force.
+    manifest_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    target: str
+    kind: str
+    state: str
+    manifest_seq: int
+    language: str
+    channel: str
+    method: str
+    at: datetime
+    expires_at: datetime | None
+    actor: str
+    evidence: str
+    receipt_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """What one change did; handed to the receipt issuer and the outbox."""
+
+    customer_id: uuid.UUID
+    receipt_id: str
+    at: datetime
+    manifest: LoadedManifest
+    manifest_seq_seen: int
+    context: ConsentContext
+    actor: str
+    changes: tuple[Change, ...]
+    kinds: tuple[Kind, ...]
+    receipt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCount:
+    day: date
+    target: str
+    given: int
+    refused: int
+    withdrawn: int
+
+    @property
+    def decisions(self) -> int:
+        return self.given + self.refused
+
+    @property
+    def opt_in_rate(self) -> float | None:
+        """Share of decisions made that day that said yes."""
+        return None if not self.decisions else self.given / self.decisions
+
+    @property
+    def withdrawal_rate(self) -> float | None:
+        """Withdrawals for every consent given that day (above 1 when more leave than join)."""
+        return None if not self.given else self.withdrawn / self.given
+
+
+class ReceiptIssuer(Protocol):
+    def __call__(self, record: ChangeRecord) -> str: ...
+
+
+class OutboxWriter(Protocol):
+    def __call__(self, session: Session, *, event_type: str, payload: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class _Cached:
+    states: dict[str, StateRow]
+    verdicts: dict[str, tuple[bool, float | None]] = field(default_factory=dict)
+
+
+# Built once: they run on every decision and every change.
+_VERSION = select(Customer.consent_version).where(Customer.id == bindparam("customer_id"))
+_VERSION_FOR_UPDATE = _VERSION.with_for_update()
+_STATES = select(
+    ConsentState.target,
+    ConsentState.state,
+    ConsentState.manifest_seq,
+    ConsentState.expires_at,
+    ConsentState.channel,
+).where(ConsentState.customer_id == bindparam("customer_id"))
+_BUMP = (
+    update(Customer)
+    .where(Customer.id == bindparam("customer_id"))
+    .values(consent_version=Customer.consent_version + 1)
+)
+
+
+class ConsentLedger:
+    def __init__(
+        self,
+        *,
+        audit: AuditLog,
+        receipts: ReceiptIssuer | None = None,
+        outbox: OutboxWriter | None = None,
+    ) -> None:
+        self.audit = audit
+        self.receipts = receipts
+        self.outbox = outbox
+        self._cache: OrderedDict[tuple[uuid.UUID, int, int], _Cached] = OrderedDict()
+        self._baselines: dict[int, dict[str, int]] = {}
+
+    # -- manifest versions --------------------------------------------------------------------
+    def baseline(self, session: Session, loaded: LoadedManifest) -> dict[str, int]:
+        """Per purpose, the oldest manifest version a consent may have been given under."""
+        cached = self._baselines.get(loaded.seq)
+        if cached is None:
+            versions = [
+                (v.seq, manifest_service.get(session, seq=v.seq).manifest)
+                for v in reversed(manifest_service.history(session))
+                if v.seq <= loaded.seq
+            ]
+            cached = baselines(versions)
+            self._baselines[loaded.seq] = cached
+        return cached
+
+    # -- recording ----------------------------------------------------------------------------
+    def record(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        changes: Sequence[Change],
+        context: ConsentContext,
+        actor: Actor,
+    ) -> ChangeRecord:
+        """Record decisions on several targets at once, with one receipt."""
+        loaded = manifest_service.current(session)
+        manifest = loaded.manifest
+        seen = context.manifest_seq or loaded.seq
+        if seen != loaded.seq:
+            manifest_service.get(session, seq=seen)  # raises if no such version
+        version = (
+            session.connection()
+            .execute(_VERSION_FOR_UPDATE, {"customer_id": customer_id})
+            .scalar_one_or_none()
+        )
+        if version is None:
+            raise CustomerNotFound(str(customer_id))
+        current = self._load_states(session, customer_id)
+        kinds = self._validate(manifest, current, changes, actor)
+        now = clock.now()
+        receipt_id = str(uuid.uuid4())
+        rows = []
+        for change in changes:
+            rows.append(
+                {
+                    "customer_id": customer_id,
+                    "target": change.target,
+                    "kind": kinds[change.target].value,
+                    "state": change.state.value,
+                    "manifest_seq": seen,
+                    "language": context.language,
+                    "channel": context.channel,
+                    "method": context.method,
+                    "at": now,
+                    "expires_at": self._expiry(manifest, change, now),
+                    "actor": actor.label,
+                    "evidence": context.evidence,
+                    "receipt_id": receipt_id,
+                }
+            )
+        event_ids = [
+            session.execute(
+                insert(ConsentEvent).values(**row).returning(ConsentEvent.id)
+            ).scalar_one()
+            for row in rows
+        ]
+        for row, event_id in zip(rows, event_ids, strict=True):
+            values = {
+                "state": row["state"],
+                "channel": row["channel"],
+                "manifest_seq": seen,
+                "at": now,
+                "expires_at": row["expires_at"],
+                "event_id": event_id,
+            }
+            if row["target"] in current:
+                session.execute(
+                    update(ConsentState)
+                    .where(
+                        ConsentState.customer_id == customer_id,
+                        ConsentState.target == row["target"],
+                    )
+                    .values(**values)
+                )
+            else:
+                session.execute(
+                    insert(ConsentState).values(
+                        customer_id=customer_id, target=row["target"], **values
+                    )
+                )
+        session.connection().execute(_BUMP, {"customer_id": customer_id})
+        record = ChangeRecord(
+            customer_id=customer_id,
+            receipt_id=receipt_id,
+            at=now,
+            manifest=loaded,
+            manifest_seq_seen=seen,
+            context=context,
+            actor=actor.label,
+            changes=tuple(changes),
+            kinds=tuple(kinds[c.target] for c in changes),
+        )
+        if self.receipts is not None:
+            jws = self.receipts(record)
+            session.execute(
+                insert(ConsentReceipt).values(
+                    id=receipt_id, customer_id=customer_id, issued_at=now, jws=jws
+                )
+            )
+            record = ChangeRecord(**{**_fields(record), "receipt": jws})
+        self.audit.record(
+            session,
+            AuditEvent(
+                action="consent.record",
+                actor=actor.label,
+                customer_pid=str(customer_id),
+                purpose=",".join(sorted(c.target for c in changes)),
+                detail="; ".join(f"{c.target}={c.state.value}" for c in changes)
+                + f" via {context.channel}",
+            ),
+        )
+        if self.outbox is not None:
+            self.outbox(
+                session,
+                event_type="consent.changed",
+                payload={
+                    "customer": str(customer_id),
+                    "at": now.isoformat(),
+                    "manifest_version": seen,
+                    "channel": context.channel,
+                    "receipt": receipt_id,
+                    "changes": [{"target": c.target, "state": c.state.value} for c in changes],
+                },
+            )
+        return record
+
+    def record_all(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        answer: State,
+        context: ConsentContext,
+        actor: Actor,
+    ) -> ChangeRecord:
+        """ "Accept all" / "Refuse all": one call, every consent purpose, equal weight.
+
+        Refusing all withdraws the consents that were given and refuses the others;
+        accepting all gives every consent purpose. Opt-outs and objections are not touched.
+        """
+        if answer not in (State.GIVEN, State.REFUSED, State.WITHDRAWN):
+            raise StateNotAllowed("*", answer.value, ["given", "refused"])
+        manifest = manifest_service.current(session).manifest
+        current = self.states(session, customer_id=customer_id)
+        changes = []
+        for spec in manifest.purposes:
+            if spec.legal_basis is not LegalBasis.CONSENT:
+                continue
+            if answer is State.GIVEN:
+                changes.append(Change(spec.key, State.GIVEN))
+            else:
+                given = current.get(spec.key)
+                was_given = given is not None and given.state == State.GIVEN
+                changes.append(Change(spec.key, State.WITHDRAWN if was_given else State.REFUSED))
+        return self.record(
+            session, customer_id=customer_id, changes=changes, context=context, actor=actor
+        )
+
+    def _validate(
+        self,
+        manifest: Manifest,
+        current: Mapping[str, StateRow],
+        changes: Sequence[Change],
+        actor: Actor,
+    ) -> dict[str, Kind]:
+        kinds: dict[str, Kind] = {}
+        if not changes:
+            raise NotDecidable("*", "no decision was given")
+        for change in changes:
+            if change.target in kinds:
+                raise DuplicateTarget(change.target)
+            if not change.target.startswith("@") and change.target not in manifest.purposes_by_key:
+                raise UnknownPurpose(change.target)
+            kind = kind_of(manifest, change.target)
+            if kind is None:
+                basis = manifest.purposes_by_key[change.target].legal_basis.value
+                raise NotDecidable(
+                    change.target,
+                    f"it rests on '{basis.replace('_', ' ')}', which does not depend on the "
+                    "customer's say",
+                )
+            allowed = set(CUSTOMER_STATES)
+            if kind in (Kind.OPT_OUT_SALE_SHARING, Kind.LIMIT_SENSITIVE, Kind.OBJECTION):
+                allowed = {State.GIVEN, State.REFUSED}
+            if kind is Kind.CONSENT and actor.kind in ("cli", "staff", "system"):
+                allowed |= _CONTROLLER_STATES
+            if change.state not in allowed:
+                raise StateNotAllowed(change.target, change.state.value, sorted(allowed))
+            if change.state is State.WITHDRAWN:
+                row = current.get(change.target)
+                if row is None or row.state != State.GIVEN:
+                    raise ConsentNotGiven(change.target)
+            kinds[change.target] = kind
+        return kinds
+
+    @staticmethod
+    def _expiry(manifest: Manifest, change: Change, now: datetime) -> datetime | None:
+        if change.state is not State.GIVEN or change.target.startswith("@"):
+            return None
+        period = manifest.purposes_by_key[change.target].consent_period
+        return None if period is None else period.after(now)
+
+    # -- state and decisions ------------------------------------------------------------------
+    def _load_states(self, session: Session, customer_id: uuid.UUID) -> dict[str, StateRow]:
+        rows = session.connection().execute(_STATES, {"customer_id": customer_id})
+        return {
+            r.target: StateRow(r.state, r.manifest_seq, _aware(r.expires_at), r.channel)
+            for r in rows
+        }
+
+    def states(self, session: Session, *, customer_id: uuid.UUID) -> dict[str, StateRow]:
+        return self._load_states(session, customer_id)
+
+    def _cached(
+        self, session: Session, customer_id: uuid.UUID, version: int, manifest_seq: int
+    ) -> _Cached:
+        key = (customer_id, version, manifest_seq)
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = _Cached(self._load_states(session, customer_id))
+            self._cache[key] = entry
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return entry
+
+    def verdict(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        purpose: str,
+        loaded: LoadedManifest | None = None,
+        consent_version: int | None = None,
+    ) -> Verdict:
+        """Whether ``purpose`` may process this customer's data now, and why."""
+        loaded = loaded or manifest_service.current(session)
+        if purpose not in loaded.manifest.purposes_by_key:
+            raise UnknownPurpose(purpose)
+        if consent_version is None:
+            consent_version = (
+                session.connection()
+                .execute(_VERSION, {"customer_id": customer_id})
+                .scalar_one_or_none()
+            )
+            if consent_version is None:
+                raise CustomerNotFound(str(customer_id), purpose=purpose)
+        entry = self._cached(session, customer_id, consent_version, loaded.seq)
+        return decide(
+            loaded.manifest,
+            self.baseline(session, loaded),
+            entry.states,
+            purpose,
+            clock.now(),
+        )
+
+    def allows(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        purpose: str,
+        loaded: LoadedManifest | None = None,
+        consent_version: int | None = None,
+    ) -> bool:
+        """The vault's consent gate. Cached per (customer, consent version, manifest version):
+        a change anywhere bumps the version, so the cache is never stale."""
+        if loaded is not None and consent_version is not None:
+            entry = self._cache.get((customer_id, consent_version, loaded.seq))
+            if entry is not None:
+                hit = entry.verdicts.get(purpose)
+                if hit is not None and (hit[1] is None or clock.timestamp() < hit[1]):
+                    return hit[0]
+        verdict = self.verdict(
+            session,
+            customer_id=customer_id,
+            purpose=purpose,
+            loaded=loaded,
+            consent_version=consent_version,
+        )
+        if loaded is not None and consent_version is not None:
+            entry = self._cache.get((customer_id, consent_version, loaded.seq))
+            if entry is not None:
+                until = None if verdict.valid_until is None else verdict.valid_until.timestamp()
+                entry.verdicts[purpose] = (verdict.allowed, until)
+        return verdict.allowed
+
+    def decide_cached(
+        self, customer_id: uuid.UUID, purpose: str, consent_version: int, manifest_seq: int
+    ) -> bool | None:
+        """A decision from the in-process cache alone (``None`` on a miss): the hot path of
+        services that already hold the customer's consent version."""
+        entry = self._cache.get((customer_id, consent_version, manifest_seq))
+        if entry is None:
+            return None
+        hit = entry.verdicts.get(purpose)
+        if hit is None or (hit[1] is not None and clock.timestamp() >= hit[1]):
+            return None
+        return hit[0]
+
+    def verdicts(self, session: Session, *, customer_id: uuid.UUID) -> dict[str, Verdict]:
+        loaded = manifest_service.current(session)
+        return {
+            p.key: self.verdict(session, customer_id=customer_id, purpose=p.key, loaded=loaded)
+            for p in loaded.manifest.purposes
+        }
+
+    # -- history and receipts -----------------------------------------------------------------
+    def history(self, session: Session, *, customer_id: uuid.UUID) -> list[EventView]:
+        self._require_customer(session, customer_id)
+        rows = session.execute(
+            select(ConsentEvent)
+            .where(ConsentEvent.customer_id == customer_id)
+            .order_by(ConsentEvent.id)
+        ).scalars()
+        return [
+            EventView(
+                id=r.id,
+                target=r.target,
+                kind=r.kind,
+                state=r.state,
+                manifest_seq=r.manifest_seq,
+                language=r.language,
+                channel=r.channel,
+                method=r.method,
+                at=r.at,
+                expires_at=r.expires_at,
+                actor=r.actor,
+                evidence=r.evidence,
+                receipt_id=r.receipt_id,
+            )
+            for r in rows
+        ]
+
+    def receipts_of(
+        self, session: Session, *, customer_id: uuid.UUID
+    ) -> list[tuple[str, datetime]]:
+        self._require_customer(session, customer_id)
+        return [
+            (r.id, r.issued_at)
+            for r in session.execute(
+                select(ConsentReceipt.id, ConsentReceipt.issued_at)
+                .where(ConsentReceipt.customer_id == customer_id)
+                .order_by(ConsentReceipt.issued_at, ConsentReceipt.id)
+            )
+        ]
+
+    def receipt(
+        self, session: Session, *, receipt_id: str, customer_id: uuid.UUID | None = None
+    ) -> str:
+        query = select(ConsentReceipt.jws).where(ConsentReceipt.id == receipt_id)
+        if customer_id is not None:
+            query = query.where(ConsentReceipt.customer_id == customer_id)
+        jws = session.execute(query).scalar_one_or_none()
+        if jws is None:
+            raise ReceiptNotFound(receipt_id)
+        return jws
+
+    @staticmethod
+    def _require_customer(session: Session, customer_id: uuid.UUID) -> None:
+        found = session.connection().execute(_VERSION, {"customer_id": customer_id}).first()
+        if found is None:
+            raise CustomerNotFound(str(customer_id))
+
+    # -- audiences ----------------------------------------------------------------------------
+    def audience(self, db: Database, *, purpose: str, batch: int = 50_000) -> Iterator[str]:
+        """Ids of every customer ``purpose`` may process now, streamed in id order.
+
+        One SQL query per batch (keyset pagination, each batch in its own short transaction),
+        so a million customers stream without holding a lock or the whole list in memory.
+        """
+        with db.transaction() as session:
+            loaded = manifest_service.current(session)
+            baseline = self.baseline(session, loaded).get(purpose, 0)
+        spec = loaded.manifest.purposes_by_key.get(purpose)
+        if spec is None:
+            raise UnknownPurpose(purpose)
+        sql, params, last = self._audience_sql(db, loaded.manifest, purpose, baseline)
+        while True:
+            with db.transaction() as session:
+                rows = (
+                    session.connection()
+                    .exec_driver_sql(sql, {**params, "after": last, "batch": batch})
+                    .all()
+                )
+            if not rows:
+                return
+            for (customer,) in rows:
+                yield _as_uuid_text(customer)
+            last = str(rows[-1][0])
+            if len(rows) < batch:
+                return
+
+    @staticmethod
+    def _audience_sql(
+        db: Database, manifest: Manifest, purpose: str, baseline: int
+    ) -> tuple[str, dict[str, Any], str]:
+        """The batch query, its parameters, and the id to start after."""
+        spec = manifest.purposes_by_key[purpose]
+        pg = db.is_postgresql
+
+        def ph(name: str) -> str:
+            return f"%({name})s" if pg else f":{name}"
+
+        conditions: list[str] = []
+        params: dict[str, Any] = {"purpose": purpose}
+
+        def blocked(target: str) -> str:
+            return (
+                "NOT EXISTS (SELECT 1 FROM consent_state b WHERE b.customer_id = c.id "  # noqa: S608
+                f"AND b.target = '{target}' AND b.state = 'refused')"
+            )
+
+        if spec.legal_basis is LegalBasis.CONSENT:
+            params["baseline"] = baseline
+            params["now"] = clock.now() if pg else _sqlite_time(clock.now())
+            conditions.append(
+                "EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id "  # noqa: S608
+                f"AND s.target = {ph('purpose')} AND s.state = 'given' "
+                f"AND s.manifest_seq >= {ph('baseline')} "
+                f"AND (s.expires_at IS NULL OR s.expires_at > {ph('now')}))"
+            )
+        elif spec.legal_basis in (LegalBasis.LEGITIMATE_INTEREST, LegalBasis.PUBLIC_TASK):
+            conditions.append(
+                "NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id "  # noqa: S608
+                f"AND s.target = {ph('purpose')} AND s.state IN ('refused', 'withdrawn'))"
+            )
+        if sale_or_targeting(spec):
+            conditions.append(blocked(SALE_SHARING))
+        if spec.legal_basis not in (
+            LegalBasis.CONTRACT,
+            LegalBasis.LEGAL_OBLIGATION,
+            LegalBasis.VITAL_INTEREST,
+        ) and uses_sensitive_data(manifest, spec):
+            conditions.append(blocked(SENSITIVE))
+        if pg:
+            after = f"c.id > CAST({ph('after')} AS uuid)"
+            start = "00000000-0000-0000-0000-000000000000"
+            column = "c.id::text"
+        else:
+            after, start, column = f"c.id > {ph('after')}", "", "c.id"
+        where = " AND ".join([after, *conditions])
+        sql = (
+            f"SELECT {column} FROM vault_customers c WHERE {where} "  # noqa: S608 (fixed parts)
+            f"ORDER BY c.id LIMIT {ph('batch')}"
+        )
+        return sql, params, start
+
+    # -- analytics ----------------------------------------------------------------------------
+    def daily_counts(self, session: Session, *, since: date, until: date) -> list[DailyCount]:
+        """Given, refused and withdrawn decisions per target and per day (UTC)."""
+        dialect = session.get_bind().dialect.name
+        day = (
+            func.date(func.timezone("UTC", ConsentEvent.at))
+            if dialect == "postgresql"
+            else func.date(ConsentEvent.at)
+        )
+        start = datetime(since.year, since.month, since.day, tzinfo=clock.now().tzinfo)
+        end = datetime(until.year, until.month, until.day, tzinfo=clock.now().tzinfo)
+        rows = session.execute(
+            select(day.label("day"), ConsentEvent.target, ConsentEvent.state, func.count())
+            .where(ConsentEvent.at >= start, ConsentEvent.at < end + _ONE_DAY)
+            .group_by(day, ConsentEvent.target, ConsentEvent.state)
+        ).all()
+        table: dict[tuple[date, str], dict[str, int]] = {}
+        for d, target, state, n in rows:
+            when = d if isinstance(d, date) else date.fromisoformat(str(d))
+            table.setdefault((when, target), {})[state] = int(n)
+        return [
+            DailyCount(
+                day=d,
+                target=t,
+                given=c.get("given", 0),
+                refused=c.get("refused", 0),
+                withdrawn=c.get("withdrawn", 0),
+            )
+            for (d, t), c in sorted(table.items())
+        ]
+
+
+def _fields(record: ChangeRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=clock.now().tzinfo)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # The format SQLAlchemy stores DateTime values in on SQLite, so strings compare in order.
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _as_uuid_text(value: Any) -> str:
+    text_value = str(value)
+    if len(text_value) == 32:
+        return (
+            f"{text_value[:8]}-{text_value[8:12]}-{text_value[12:16]}-"
+            f"{text_value[16:20]}-{text_value[20:]}"
+        )
+    return text_value
+
+
+_ONE_DAY = timedelta(days=1)
