@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from confiance import __version__
-from confiance.actors import Actor
+from confiance.actors import SCOPES, Actor
 from confiance.apikeys import service as apikeys
 from confiance.audit.errors import AuditChainBroken
 from confiance.config import Settings
@@ -199,7 +199,12 @@ def demo(
             manifest = manifest_service.current(session).manifest
             purposes = [p.key for p in manifest.purposes]
             _, token = apikeys.create(
-                session, name="demo", purposes=purposes, actor=actor, audit=runtime.audit
+                session,
+                name="demo",
+                purposes=purposes,
+                scopes=sorted(SCOPES),
+                actor=actor,
+                audit=runtime.audit,
             )
             runtime.audit.checkpoint(session)
         sample = demo_service.some_customer(runtime)
@@ -208,7 +213,7 @@ def demo(
     url = f"http://{host}:{port}/"
     say = functools.partial(console.print, soft_wrap=True)
     say(f"{max(existing, customers)} fictional customers are in the encrypted vault.")
-    say(f"Demo API key, for every purpose of the manifest (shown once): [bold]{token}[/]")
+    say(f"Demo API key, for every purpose and scope (shown once): [bold]{token}[/]")
     if sample is not None:
         say("Read what order fulfilment may see of one customer (an audit entry records it):")
         say(
@@ -289,19 +294,28 @@ def manifest_history(data_dir: DataDir = None) -> None:
 def apikey_create(
     purposes: Annotated[str, typer.Option(help="Comma-separated purposes the key may use.")],
     name: Annotated[str, typer.Option(help="What the key is for (e.g. crm-sync).")] = "service",
+    scopes: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated scopes: " + ", ".join(f"{k} ({v})" for k, v in SCOPES.items())
+        ),
+    ] = "",
     data_dir: DataDir = None,
 ) -> None:
     """Create a key; it is printed once and only its digest is stored."""
     wanted = [p.strip() for p in purposes.split(",") if p.strip()]
-    with _runtime(data_dir) as runtime:
-        try:
-            with runtime.db.transaction() as session:
-                info, token = apikeys.create(
-                    session, name=name, purposes=wanted, actor=_operator(), audit=runtime.audit
-                )
-        except ConfianceError as exc:
-            raise _fail(exc) from None
-    err.print(f"API key {info.id} for {', '.join(info.purposes)} (shown once):")
+    granted = [p.strip() for p in scopes.split(",") if p.strip()]
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        info, token = apikeys.create(
+            session,
+            name=name,
+            purposes=wanted,
+            scopes=granted,
+            actor=_operator(),
+            audit=runtime.audit,
+        )
+    scope_text = f"; scopes {', '.join(info.scopes)}" if info.scopes else ""
+    err.print(f"API key {info.id} for {', '.join(info.purposes)}{scope_text} (shown once):")
     console.print(token, markup=False, highlight=False)
 
 
@@ -310,12 +324,13 @@ def apikey_list(data_dir: DataDir = None) -> None:
     """Keys with their purposes (never their secret)."""
     with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
         keys = apikeys.list_keys(session)
-    table = Table("id", "name", "purposes", "created", "revoked")
+    table = Table("id", "name", "purposes", "scopes", "created", "revoked")
     for k in keys:
         table.add_row(
             k.id,
             k.name,
             ", ".join(k.purposes),
+            ", ".join(k.scopes),
             k.created_at.isoformat(timespec="seconds"),
             k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
         )

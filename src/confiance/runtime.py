@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.config import Settings
+from confiance.consent.receipting import receipt_issuer
 from confiance.consent.service import ConsentLedger
 from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
 from confiance.db import Database, migrate
@@ -60,7 +61,7 @@ class Runtime:
             checkpoint_every=settings.audit.checkpoint_every,
             checkpoint_file=settings.checkpoint_path,
         )
-        consent = ConsentLedger(audit=audit)
+        consent = ConsentLedger(audit=audit, receipts=receipt_issuer(keys))
         return cls(
             settings=settings,
             db=db,

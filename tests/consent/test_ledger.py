@@ -15,14 +15,15 @@ from confiance.actors import Actor
 from confiance.audit.models import AuditEntry
 from confiance.consent.errors import ConsentNotGiven, NotDecidable, StateNotAllowed
 from confiance.consent.models import ConsentEvent
-from confiance.consent.rules import SALE_SHARING, State
+from confiance.consent.rules import State
 from confiance.consent.service import Change, ConsentContext, ConsentLedger
 from confiance.manifest import service as manifest_service
 from confiance.runtime import Runtime
 from confiance.vault.errors import ConsentRequired, ProcessingRefused
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "maison-exemple.yaml"
-CUSTOMER = Actor("apikey", "shop-frontend", frozenset({"email_marketing"}))
+CUSTOMER = Actor("apikey", "shop-frontend", frozenset(), frozenset({"consent.write"}))
+OPERATOR = Actor.operator("dpo")
 CTX = ConsentContext(channel="privacy_center", method="switch", language="fr", evidence="ab" * 32)
 
 
@@ -54,7 +55,9 @@ def test_withdrawal_stops_the_very_next_read(
 ) -> None:
     set_(runtime, customer, email_marketing="given")
     with runtime.db.transaction() as s:
-        view = runtime.vault.read(s, actor=operator, purpose="email_marketing", customer_id=customer)
+        view = runtime.vault.read(
+            s, actor=operator, purpose="email_marketing", customer_id=customer
+        )
     assert set(view.values) == {"first_name", "email"}
     set_(runtime, customer, email_marketing="withdrawn")
     with pytest.raises(ConsentRequired), runtime.db.transaction() as s:
@@ -78,7 +81,11 @@ def test_accept_all_and_refuse_all_have_equal_weight(runtime: Runtime, customer:
             s, customer_id=customer, answer=State.GIVEN, context=CTX, actor=CUSTOMER
         )
     consent_purposes = {c.target for c in yes.changes}
-    assert consent_purposes == {"email_marketing", "personalised_offers", "advertising_partner_sharing"}
+    assert consent_purposes == {
+        "email_marketing",
+        "personalised_offers",
+        "advertising_partner_sharing",
+    }
     assert all(allowed(runtime, customer, p) for p in consent_purposes)
     with runtime.db.transaction() as s:
         no = runtime.consent.record_all(
@@ -89,13 +96,17 @@ def test_accept_all_and_refuse_all_have_equal_weight(runtime: Runtime, customer:
     assert not any(allowed(runtime, customer, p) for p in consent_purposes)
 
 
-def test_only_what_the_customer_can_decide_is_accepted(runtime: Runtime, customer: uuid.UUID) -> None:
+def test_only_what_the_customer_can_decide_is_accepted(
+    runtime: Runtime, customer: uuid.UUID
+) -> None:
     with pytest.raises(NotDecidable, match="contract"):
         set_(runtime, customer, order_fulfilment="refused")
     with pytest.raises(StateNotAllowed):
         set_(runtime, customer, email_marketing="revoked")  # the controller's, not the customer's
     with pytest.raises(StateNotAllowed):
-        set_(runtime, customer, analytics="withdrawn")  # an objection is 'refused', lifted by 'given'
+        set_(
+            runtime, customer, analytics="withdrawn"
+        )  # an objection is 'refused', lifted by 'given'
     set_(runtime, customer, Actor.operator("dpo"), email_marketing="given")
     set_(runtime, customer, Actor.operator("dpo"), email_marketing="revoked")
     assert not allowed(runtime, customer, "email_marketing")
@@ -161,7 +172,7 @@ def test_a_widened_purpose_needs_consent_again_a_narrowed_one_does_not(
     assert reason == "consent-outdated"
     set_(runtime, customer, email_marketing="given")  # renewed under the new version
     assert allowed(runtime, customer, "email_marketing")
-    audience = list(runtime.consent.audience(runtime.db, purpose="email_marketing"))
+    audience = list(runtime.consent.audience(runtime.db, purpose="email_marketing", actor=OPERATOR))
     assert audience == [str(customer)]
 
 
@@ -171,12 +182,16 @@ def test_events_are_appended_with_their_context_and_audited(
     first = set_(runtime, customer, email_marketing="given")
     second = set_(runtime, customer, email_marketing="withdrawn", personalised_offers="refused")
     with runtime.db.transaction() as s:
-        history = runtime.consent.history(s, customer_id=customer)
-        audited = s.execute(
-            select(AuditEntry).where(
-                AuditEntry.action == "consent.record", AuditEntry.customer_pid == str(customer)
+        history = runtime.consent.history(s, customer_id=customer, actor=OPERATOR)
+        audited = (
+            s.execute(
+                select(AuditEntry).where(
+                    AuditEntry.action == "consent.record", AuditEntry.customer_pid == str(customer)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert [(e.target, e.state) for e in history] == [
         ("email_marketing", "given"),
         ("email_marketing", "withdrawn"),
@@ -185,7 +200,11 @@ def test_events_are_appended_with_their_context_and_audited(
     assert {e.receipt_id for e in history} == {first.receipt_id, second.receipt_id}
     e = history[0]
     assert (e.channel, e.method, e.language, e.evidence, e.actor) == (
-        "privacy_center", "switch", "fr", "ab" * 32, CUSTOMER.label,
+        "privacy_center",
+        "switch",
+        "fr",
+        "ab" * 32,
+        CUSTOMER.label,
     )
     assert e.expires_at is not None and e.manifest_seq == 1
     assert history[1].expires_at is None
@@ -219,20 +238,28 @@ def test_cached_decisions_are_never_stale_across_workers(
         other_vault.read(s, actor=operator, purpose="email_marketing", customer_id=customer)
 
 
-def test_audiences_stream_exactly_who_is_allowed(
-    runtime: Runtime, new_customer: Any
-) -> None:
+def test_audiences_stream_exactly_who_is_allowed(runtime: Runtime, new_customer: Any) -> None:
     customers = [new_customer() for _ in range(7)]
     for c in customers[:4]:
         set_(runtime, c, advertising_partner_sharing="given")
     set_(runtime, customers[0], __sale_sharing="refused")
     set_(runtime, customers[1], advertising_partner_sharing="withdrawn")
     set_(runtime, customers[5], analytics="refused")
-    ads = list(runtime.consent.audience(runtime.db, purpose="advertising_partner_sharing", batch=2))
+    ads = list(
+        runtime.consent.audience(
+            runtime.db, purpose="advertising_partner_sharing", actor=OPERATOR, batch=2
+        )
+    )
     assert ads == sorted(str(c) for c in customers[2:4])
     everyone_but = sorted(str(c) for c in customers if c != customers[5])
-    assert list(runtime.consent.audience(runtime.db, purpose="analytics", batch=3)) == everyone_but
-    assert len(list(runtime.consent.audience(runtime.db, purpose="order_fulfilment"))) == 7
+    assert (
+        list(runtime.consent.audience(runtime.db, purpose="analytics", actor=OPERATOR, batch=3))
+        == everyone_but
+    )
+    assert (
+        len(list(runtime.consent.audience(runtime.db, purpose="order_fulfilment", actor=OPERATOR)))
+        == 7
+    )
 
 
 def test_daily_counts_give_opt_in_and_withdrawal_rates(runtime: Runtime, new_customer: Any) -> None:
@@ -248,7 +275,9 @@ def test_daily_counts_give_opt_in_and_withdrawal_rates(runtime: Runtime, new_cus
     finally:
         clock.set_clock(None)
     with runtime.db.transaction() as s:
-        counts = runtime.consent.daily_counts(s, since=date(2026, 3, 1), until=date(2026, 3, 31))
+        counts = runtime.consent.daily_counts(
+            s, since=date(2026, 3, 1), until=date(2026, 3, 31), actor=OPERATOR
+        )
     by_day = {(x.day, x.target): x for x in counts}
     first = by_day[(date(2026, 3, 2), "email_marketing")]
     assert (first.given, first.refused, first.withdrawn) == (2, 1, 0)
@@ -256,4 +285,42 @@ def test_daily_counts_give_opt_in_and_withdrawal_rates(runtime: Runtime, new_cus
     second = by_day[(date(2026, 3, 3), "email_marketing")]
     assert (second.given, second.withdrawn) == (0, 1)
     assert second.withdrawal_rate is None
-    _ = SALE_SHARING
+
+
+def test_api_keys_are_held_to_their_scopes(runtime: Runtime, customer: uuid.UUID) -> None:
+    from confiance.actors import ScopeNotGranted
+
+    reader = Actor("apikey", "crm", frozenset({"email_marketing"}), frozenset({"consent.read"}))
+    with pytest.raises(ScopeNotGranted):
+        set_(runtime, customer, reader, email_marketing="given")
+    with runtime.db.transaction() as s:
+        assert runtime.consent.history(s, customer_id=customer, actor=reader) == []
+    with pytest.raises(ScopeNotGranted):
+        list(runtime.consent.audience(runtime.db, purpose="email_marketing", actor=reader))
+    exporter = Actor("apikey", "emailing", frozenset({"analytics"}), frozenset({"audiences"}))
+    from confiance.vault.errors import PurposeNotGranted
+
+    with pytest.raises(PurposeNotGranted):
+        list(runtime.consent.audience(runtime.db, purpose="email_marketing", actor=exporter))
+    assert list(runtime.consent.audience(runtime.db, purpose="analytics", actor=exporter)) == [
+        str(customer)
+    ]
+
+
+def test_every_change_yields_a_signed_receipt(runtime: Runtime, customer: uuid.UUID) -> None:
+    from confiance.receipts import ReceiptInvalid, ReceiptKey, verify
+
+    change = set_(runtime, customer, email_marketing="given", __sale_sharing="refused")
+    with runtime.db.transaction() as s:
+        listed = runtime.consent.receipts_of(s, customer_id=customer, actor=OPERATOR)
+        jws = runtime.consent.receipt(
+            s, receipt_id=change.receipt_id, customer_id=customer, actor=OPERATOR
+        )
+    assert [r for r, _ in listed] == [change.receipt_id]
+    public_key = ReceiptKey.from_ring(runtime.keys.get()).public_key
+    receipt = verify(jws, public_key=public_key)
+    assert receipt["consentReceiptID"] == change.receipt_id
+    assert receipt["piiPrincipalId"] == str(customer)
+    tampered = jws[:-3] + ("A" if jws[-3] != "A" else "B") + jws[-2:]
+    with pytest.raises(ReceiptInvalid):
+        verify(tampered, public_key=public_key)

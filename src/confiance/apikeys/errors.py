@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confiance.errors import NotFound, Unauthenticated, ValidationFailed
 
-__all__ = ["ApiKeyNotFound", "InvalidApiKey", "NoPurposeGiven"]
+__all__ = ["ApiKeyNotFound", "InvalidApiKey", "NoPurposeGiven", "UnknownScope"]
 
 
 class InvalidApiKey(Unauthenticated):
@@ -30,3 +30,14 @@ class NoPurposeGiven(ValidationFailed):
 
     def __init__(self) -> None:
         super().__init__("An API key must be limited to at least one declared purpose.")
+
+
+class UnknownScope(ValidationFailed):
+    code = "unknown-scope"
+
+    def __init__(self, scope: str) -> None:
+        from confiance.actors import SCOPES
+
+        super().__init__(
+            f"'{scope}' is not a scope; use some of: {', '.join(sorted(SCOPES))}.", scope=scope
+        )

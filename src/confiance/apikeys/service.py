@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from confiance import clock
-from confiance.actors import Actor
-from confiance.apikeys.errors import ApiKeyNotFound, InvalidApiKey, NoPurposeGiven
+from confiance.actors import SCOPES, Actor
+from confiance.apikeys.errors import ApiKeyNotFound, InvalidApiKey, NoPurposeGiven, UnknownScope
 from confiance.apikeys.models import ApiKey
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.manifest import service as manifest_service
@@ -35,6 +35,7 @@ class ApiKeyInfo:
     id: str
     name: str
     purposes: list[str]
+    scopes: list[str]
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
@@ -45,6 +46,7 @@ def _info(row: ApiKey) -> ApiKeyInfo:
         id=row.id,
         name=row.name,
         purposes=list(row.purposes),
+        scopes=list(row.scopes or []),
         created_at=row.created_at,
         created_by=row.created_by,
         revoked_at=row.revoked_at,
@@ -62,11 +64,16 @@ def create(
     purposes: Sequence[str],
     actor: Actor,
     audit: AuditLog,
+    scopes: Sequence[str] = (),
 ) -> tuple[ApiKeyInfo, str]:
     """Create a key; the token is returned once and never stored."""
     wanted = sorted(set(purposes))
+    granted = sorted(set(scopes))
     if not wanted:
         raise NoPurposeGiven()
+    for scope in granted:
+        if scope not in SCOPES:
+            raise UnknownScope(scope)
     manifest = manifest_service.current(session).manifest
     for purpose in wanted:
         if purpose not in manifest.purposes_by_key:
@@ -78,6 +85,7 @@ def create(
         name=name,
         secret_hash=_digest(secret),
         purposes=wanted,
+        scopes=granted,
         created_at=clock.now(),
         created_by=actor.label,
     )
@@ -88,7 +96,7 @@ def create(
         AuditEvent(
             action="apikey.create",
             actor=actor.label,
-            detail=f"key {key_id} for purposes {','.join(wanted)}",
+            detail=f"key {key_id} for purposes {','.join(wanted)}; scopes {','.join(granted)}",
         ),
     )
     return _info(row), f"{PREFIX}_{key_id}_{secret}"
@@ -104,7 +112,7 @@ def authenticate(session: Session, *, token: str) -> Actor:
         raise InvalidApiKey()
     if not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
         raise InvalidApiKey()
-    return Actor("apikey", row.id, frozenset(row.purposes))
+    return Actor("apikey", row.id, frozenset(row.purposes), frozenset(row.scopes or []))
 
 
 def revoke(session: Session, *, key_id: str, actor: Actor, audit: AuditLog) -> ApiKeyInfo:

@@ -55,7 +55,7 @@ from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import UnknownPurpose
 from confiance.manifest.schemas import LegalBasis, Manifest
 from confiance.manifest.service import LoadedManifest
-from confiance.vault.errors import CustomerNotFound
+from confiance.vault.errors import CustomerNotFound, PurposeNotGranted
 from confiance.vault.models import Customer
 
 __all__ = [
@@ -123,6 +123,8 @@ class ChangeRecord:
     at: datetime
     manifest: LoadedManifest
     manifest_seq_seen: int
+    #: The manifest version the customer was shown (usually the one in force).
+    seen: LoadedManifest
     context: ConsentContext
     actor: str
     changes: tuple[Change, ...]
@@ -223,11 +225,11 @@ class ConsentLedger:
         actor: Actor,
     ) -> ChangeRecord:
         """Record decisions on several targets at once, with one receipt."""
+        actor.require("consent.write")
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
         seen = context.manifest_seq or loaded.seq
-        if seen != loaded.seq:
-            manifest_service.get(session, seq=seen)  # raises if no such version
+        seen_manifest = loaded if seen == loaded.seq else manifest_service.get(session, seq=seen)
         version = (
             session.connection()
             .execute(_VERSION_FOR_UPDATE, {"customer_id": customer_id})
@@ -295,6 +297,7 @@ class ConsentLedger:
             at=now,
             manifest=loaded,
             manifest_seq_seen=seen,
+            seen=seen_manifest,
             context=context,
             actor=actor.label,
             changes=tuple(changes),
@@ -348,6 +351,7 @@ class ConsentLedger:
         Refusing all withdraws the consents that were given and refuses the others;
         accepting all gives every consent purpose. Opt-outs and objections are not touched.
         """
+        actor.require("consent.write")
         if answer not in (State.GIVEN, State.REFUSED, State.WITHDRAWN):
             raise StateNotAllowed("*", answer.value, ["given", "refused"])
         manifest = manifest_service.current(session).manifest
@@ -364,6 +368,31 @@ class ConsentLedger:
                 changes.append(Change(spec.key, State.WITHDRAWN if was_given else State.REFUSED))
         return self.record(
             session, customer_id=customer_id, changes=changes, context=context, actor=actor
+        )
+
+    def honour_gpc(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        actor: Actor,
+        evidence: str,
+        language: str = "fr",
+    ) -> ChangeRecord | None:
+        """Record an opt-out of sale/sharing and targeted advertising from a ``Sec-GPC: 1``
+        request, unless the customer is already opted out. Returns the change, if any."""
+        current = self.states(session, customer_id=customer_id)
+        row = current.get(SALE_SHARING)
+        if row is not None and row.state == State.REFUSED:
+            return None
+        return self.record(
+            session,
+            customer_id=customer_id,
+            changes=[Change(SALE_SHARING, State.REFUSED)],
+            context=ConsentContext(
+                channel="gpc", method="Sec-GPC: 1", language=language, evidence=evidence
+            ),
+            actor=actor,
         )
 
     def _validate(
@@ -507,7 +536,11 @@ class ConsentLedger:
             return None
         return hit[0]
 
-    def verdicts(self, session: Session, *, customer_id: uuid.UUID) -> dict[str, Verdict]:
+    def verdicts(
+        self, session: Session, *, customer_id: uuid.UUID, actor: Actor
+    ) -> dict[str, Verdict]:
+        """Every purpose's decision for one customer, as the privacy center shows them."""
+        actor.require("consent.read")
         loaded = manifest_service.current(session)
         return {
             p.key: self.verdict(session, customer_id=customer_id, purpose=p.key, loaded=loaded)
@@ -515,7 +548,8 @@ class ConsentLedger:
         }
 
     # -- history and receipts -----------------------------------------------------------------
-    def history(self, session: Session, *, customer_id: uuid.UUID) -> list[EventView]:
+    def history(self, session: Session, *, customer_id: uuid.UUID, actor: Actor) -> list[EventView]:
+        actor.require("consent.read")
         self._require_customer(session, customer_id)
         rows = session.execute(
             select(ConsentEvent)
@@ -542,8 +576,9 @@ class ConsentLedger:
         ]
 
     def receipts_of(
-        self, session: Session, *, customer_id: uuid.UUID
+        self, session: Session, *, customer_id: uuid.UUID, actor: Actor
     ) -> list[tuple[str, datetime]]:
+        actor.require("consent.read")
         self._require_customer(session, customer_id)
         return [
             (r.id, r.issued_at)
@@ -555,8 +590,14 @@ class ConsentLedger:
         ]
 
     def receipt(
-        self, session: Session, *, receipt_id: str, customer_id: uuid.UUID | None = None
+        self,
+        session: Session,
+        *,
+        receipt_id: str,
+        actor: Actor,
+        customer_id: uuid.UUID | None = None,
     ) -> str:
+        actor.require("consent.read")
         query = select(ConsentReceipt.jws).where(ConsentReceipt.id == receipt_id)
         if customer_id is not None:
             query = query.where(ConsentReceipt.customer_id == customer_id)
@@ -572,18 +613,27 @@ class ConsentLedger:
             raise CustomerNotFound(str(customer_id))
 
     # -- audiences ----------------------------------------------------------------------------
-    def audience(self, db: Database, *, purpose: str, batch: int = 50_000) -> Iterator[str]:
+    def audience(
+        self, db: Database, *, purpose: str, actor: Actor, batch: int = 50_000
+    ) -> Iterator[str]:
         """Ids of every customer ``purpose`` may process now, streamed in id order.
 
         One SQL query per batch (keyset pagination, each batch in its own short transaction),
         so a million customers stream without holding a lock or the whole list in memory.
         """
+        actor.require("audiences")
         with db.transaction() as session:
             loaded = manifest_service.current(session)
+            spec = loaded.manifest.purposes_by_key.get(purpose)
+            if spec is None:
+                raise UnknownPurpose(purpose)
+            if not actor.may_use(purpose):
+                raise PurposeNotGranted(purpose, actor.label)
             baseline = self.baseline(session, loaded).get(purpose, 0)
-        spec = loaded.manifest.purposes_by_key.get(purpose)
-        if spec is None:
-            raise UnknownPurpose(purpose)
+            self.audit.record(
+                session,
+                AuditEvent(action="audience.export", actor=actor.label, purpose=purpose),
+            )
         sql, params, last = self._audience_sql(db, loaded.manifest, purpose, baseline)
         while True:
             with db.transaction() as session:
@@ -656,8 +706,12 @@ class ConsentLedger:
         return sql, params, start
 
     # -- analytics ----------------------------------------------------------------------------
-    def daily_counts(self, session: Session, *, since: date, until: date) -> list[DailyCount]:
-        """Given, refused and withdrawn decisions per target and per day (UTC)."""
+    def daily_counts(
+        self, session: Session, *, since: date, until: date, actor: Actor
+    ) -> list[DailyCount]:
+        """Given, refused and withdrawn decisions per target and per day (UTC): aggregates
+        only, no customer."""
+        actor.require("consent.read")
         dialect = session.get_bind().dialect.name
         day = (
             func.date(func.timezone("UTC", ConsentEvent.at))

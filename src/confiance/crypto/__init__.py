@@ -4,11 +4,20 @@
 - :class:`Keyring` wraps per-customer data keys under the primary KEK and rotates.
 - :class:`BlindIndexer` computes keyed digests for look-ups.
 - :class:`Signer` / :func:`verify_signature` sign audit checkpoints with Ed25519.
+- :func:`sign_jws` / :func:`verify_jws` sign documents that leave Confiance (consent receipts)
+  as compact JWS, with a key kept apart by :func:`receipt_signing_seed`.
 """
 
 from confiance.crypto.aead import SymmetricKey, context
 from confiance.crypto.blind import BlindIndexer, hmac_sha256
 from confiance.crypto.errors import CryptoError, DecryptionFailed, KeyringError, SignatureInvalid
+from confiance.crypto.jws import (
+    jwk_thumbprint,
+    public_jwk,
+    receipt_signing_seed,
+    sign_jws,
+    verify_jws,
+)
 from confiance.crypto.keyring import Kek, Keyring, KeyringSource, write_keyring
 from confiance.crypto.secret import Secret
 from confiance.crypto.signing import Signer, verify_signature
@@ -27,6 +36,11 @@ __all__ = [
     "SymmetricKey",
     "context",
     "hmac_sha256",
+    "jwk_thumbprint",
+    "public_jwk",
+    "receipt_signing_seed",
+    "sign_jws",
+    "verify_jws",
     "verify_signature",
     "write_keyring",
 ]
