@@ -324,3 +324,51 @@ def test_every_change_yields_a_signed_receipt(runtime: Runtime, customer: uuid.U
     tampered = jws[:-3] + ("A" if jws[-3] != "A" else "B") + jws[-2:]
     with pytest.raises(ReceiptInvalid):
         verify(tampered, public_key=public_key)
+
+
+def test_a_tc_string_becomes_decisions_through_the_manifest_mapping(
+    runtime: Runtime, customer: uuid.UUID
+) -> None:
+    from confiance.consent import tcf
+
+    def tc_string(purposes: set[int]) -> str:
+        moment = datetime(2026, 11, 2, 10, tzinfo=UTC)
+        return tcf.encode(
+            tcf.TCModel(
+                created=moment,
+                last_updated=moment,
+                cmp_id=300,
+                cmp_version=2,
+                consent_screen=1,
+                consent_language="FR",
+                vendor_list_version=120,
+                policy_version=4,
+                publisher_cc="FR",
+                purposes_consent=frozenset(purposes),
+            )
+        )
+
+    first = tc_string({1, 3, 4, 5})  # purpose 6 missing: personalised offers not given
+    with runtime.db.transaction() as s:
+        change = runtime.consent.import_tcf(
+            s, customer_id=customer, tc_string=first, actor=CUSTOMER
+        )
+    assert {(c.target, c.state) for c in change.changes} == {
+        ("advertising_partner_sharing", State.GIVEN),
+        ("personalised_offers", State.REFUSED),
+    }
+    assert allowed(runtime, customer, "advertising_partner_sharing")
+    with runtime.db.transaction() as s:
+        change = runtime.consent.import_tcf(
+            s, customer_id=customer, tc_string=tc_string({1}), actor=CUSTOMER
+        )
+        history = runtime.consent.history(s, customer_id=customer, actor=OPERATOR)
+    assert ("advertising_partner_sharing", State.WITHDRAWN) in {
+        (c.target, c.state) for c in change.changes
+    }
+    assert not allowed(runtime, customer, "advertising_partner_sharing")
+    assert {e.channel for e in history} == {"tcf"}
+    from confiance.consent.tcf import InvalidTCString
+
+    with pytest.raises(InvalidTCString), runtime.db.transaction() as s:
+        runtime.consent.import_tcf(s, customer_id=customer, tc_string="CO-not-a-string", actor=CUSTOMER)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from confiance import clock
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
+from confiance.consent import tcf
 from confiance.consent.errors import (
     ConsentNotGiven,
     DuplicateTarget,
@@ -66,6 +67,8 @@ __all__ = [
     "ConsentLedger",
     "DailyCount",
     "EventView",
+    "Overview",
+    "OverviewItem",
     "evidence_of",
 ]
 
@@ -155,6 +158,24 @@ class DailyCount:
         return None if not self.given else self.withdrawn / self.given
 
 
+@dataclass(frozen=True, slots=True)
+class OverviewItem:
+    target: str
+    legal_basis: str | None
+    row: StateRow | None
+    since: datetime | None
+    allowed: bool | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    customer_id: uuid.UUID
+    manifest_seq: int
+    items: list[OverviewItem]
+    gpc_honoured: bool
+
+
 class ReceiptIssuer(Protocol):
     def __call__(self, record: ChangeRecord) -> str: ...
 
@@ -226,6 +247,19 @@ class ConsentLedger:
     ) -> ChangeRecord:
         """Record decisions on several targets at once, with one receipt."""
         actor.require("consent.write")
+        return self._record(
+            session, customer_id=customer_id, changes=changes, context=context, actor=actor
+        )
+
+    def _record(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        changes: Sequence[Change],
+        context: ConsentContext,
+        actor: Actor,
+    ) -> ChangeRecord:
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
         seen = context.manifest_seq or loaded.seq
@@ -380,17 +414,67 @@ class ConsentLedger:
         language: str = "fr",
     ) -> ChangeRecord | None:
         """Record an opt-out of sale/sharing and targeted advertising from a ``Sec-GPC: 1``
-        request, unless the customer is already opted out. Returns the change, if any."""
+        request, unless the customer is already opted out. Returns the change, if any.
+
+        The signal is the customer's own, relayed by whoever calls: honouring it needs no
+        scope, since it can only restrict processing."""
         current = self.states(session, customer_id=customer_id)
         row = current.get(SALE_SHARING)
         if row is not None and row.state == State.REFUSED:
             return None
-        return self.record(
+        return self._record(
             session,
             customer_id=customer_id,
             changes=[Change(SALE_SHARING, State.REFUSED)],
             context=ConsentContext(
                 channel="gpc", method="Sec-GPC: 1", language=language, evidence=evidence
+            ),
+            actor=actor,
+        )
+
+    def import_tcf(
+        self,
+        session: Session,
+        *,
+        customer_id: uuid.UUID,
+        tc_string: str,
+        actor: Actor,
+        language: str = "fr",
+    ) -> ChangeRecord:
+        """Record the decisions of an IAB TCF v2.2 TC string through the manifest's ``tcf``
+        mapping: a mapped purpose is given when every TCF purpose feeding it is; a refusal of
+        a consent that was given is recorded as a withdrawal."""
+        actor.require("consent.write")
+        manifest = manifest_service.current(session).manifest
+        if manifest.tcf is None:
+            raise NotDecidable(
+                "tcf", "the manifest has no 'tcf:' section mapping TCF purposes to its purposes"
+            )
+        model = tcf.decode(tc_string)
+        current = self.states(session, customer_id=customer_id)
+        changes = []
+        for decision in tcf.decisions(model, manifest.tcf):
+            if decision.given:
+                state = State.GIVEN
+            else:
+                row = current.get(decision.purpose_key)
+                was_given = row is not None and row.state == State.GIVEN
+                consent = manifest.purposes_by_key[decision.purpose_key].legal_basis
+                state = (
+                    State.WITHDRAWN
+                    if was_given and consent is LegalBasis.CONSENT
+                    else State.REFUSED
+                )
+            changes.append(Change(decision.purpose_key, state))
+        return self.record(
+            session,
+            customer_id=customer_id,
+            changes=changes,
+            context=ConsentContext(
+                channel="tcf",
+                method=f"TC string (CMP {model.cmp_id}, policy {model.policy_version})",
+                language=language,
+                evidence=evidence_of(tc_string.encode()),
             ),
             actor=actor,
         )
@@ -535,6 +619,53 @@ class ConsentLedger:
         if hit is None or (hit[1] is not None and clock.timestamp() >= hit[1]):
             return None
         return hit[0]
+
+    def overview(self, session: Session, *, customer_id: uuid.UUID, actor: Actor) -> Overview:
+        """Every decidable target and every purpose: state, since when, until when, and
+        whether it may process data now."""
+        actor.require("consent.read")
+        self._require_customer(session, customer_id)
+        loaded = manifest_service.current(session)
+        states = self.states(session, customer_id=customer_id)
+        items = []
+        for spec in loaded.manifest.purposes:
+            row = states.get(spec.key)
+            verdict = self.verdict(
+                session, customer_id=customer_id, purpose=spec.key, loaded=loaded
+            )
+            items.append(
+                OverviewItem(
+                    target=spec.key,
+                    legal_basis=spec.legal_basis.value,
+                    row=row,
+                    since=self._since(session, customer_id, spec.key) if row else None,
+                    allowed=verdict.allowed,
+                    reason=verdict.reason,
+                )
+            )
+        for scope in (SALE_SHARING, SENSITIVE):
+            row = states.get(scope)
+            items.append(
+                OverviewItem(
+                    target=scope,
+                    legal_basis=None,
+                    row=row,
+                    since=self._since(session, customer_id, scope) if row else None,
+                    allowed=None,
+                    reason=None,
+                )
+            )
+        sale = states.get(SALE_SHARING)
+        gpc = sale is not None and sale.state == State.REFUSED and sale.channel == "gpc"
+        return Overview(customer_id, loaded.seq, items, gpc)
+
+    @staticmethod
+    def _since(session: Session, customer_id: uuid.UUID, target: str) -> datetime | None:
+        return session.execute(
+            select(ConsentState.at).where(
+                ConsentState.customer_id == customer_id, ConsentState.target == target
+            )
+        ).scalar_one_or_none()
 
     def verdicts(
         self, session: Session, *, customer_id: uuid.UUID, actor: Actor

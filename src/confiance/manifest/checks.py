@@ -469,6 +469,29 @@ def _consent_validity(ctx: _Context) -> Iterator[Problem]:
             )
 
 
+def _tcf(ctx: _Context) -> Iterator[Problem]:
+    mapping = ctx.manifest.tcf
+    if mapping is None:
+        return
+    for tcf_purpose, key in sorted(mapping.purposes.items()):
+        path: Path = ("tcf", "purposes", tcf_purpose)
+        purpose = ctx.manifest.purposes_by_key.get(key)
+        if purpose is None:
+            yield ctx.problem(
+                path,
+                "tcf-unknown-purpose",
+                f"TCF purpose {tcf_purpose} maps to '{key}', which the manifest does not declare",
+            )
+        elif purpose.legal_basis not in (LegalBasis.CONSENT, LegalBasis.LEGITIMATE_INTEREST):
+            yield ctx.problem(
+                path,
+                "tcf-not-decidable",
+                f"TCF purpose {tcf_purpose} maps to '{key}', whose legal basis "
+                f"'{purpose.legal_basis}' does not depend on the customer's choice; map it to a "
+                "consent or legitimate-interest purpose",
+            )
+
+
 _CHECKS: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
     _duplicates,
     _categories,
@@ -482,4 +505,5 @@ _CHECKS: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
     _transfers,
     _pseudonymised,
     _consent_validity,
+    _tcf,
 )

@@ -28,6 +28,7 @@ from typing import Annotated, Any, ClassVar, Self, TypeVar
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
+from confiance.consent.tcf.mapping import TcfMapping
 from confiance.manifest.errors import (
     InvalidFieldValue,
     NotALookupField,
@@ -371,6 +372,9 @@ class Manifest(_Model):
     controller: Controller
     fields: list[FieldSpec]
     purposes: list[PurposeSpec]
+    #: How IAB TCF purposes in a TC string map to this manifest's purposes, for importing the
+    #: decisions a consent management platform collected.
+    tcf: TcfMapping | None = None
 
     # cached_property writes to the instance __dict__ directly, which a frozen model allows; a
     # manifest is built once and then read on every request.

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from confiance import __version__, overview
 from confiance.config import Settings
+from confiance.consent import routes as consent_routes
 from confiance.errors import ConfianceError
 from confiance.runtime import Runtime
 from confiance.vault import routes as vault_routes
@@ -66,6 +67,8 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(vault_routes.router)
+    app.include_router(consent_routes.router)
+    app.include_router(consent_routes.well_known)
 
     @app.get("/health", tags=["service"])
     def health(rt: Rt) -> dict[str, str]:
