@@ -24,6 +24,9 @@ EXAMPLE = ROOT / "examples" / "maison-exemple.yaml"
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CONFIANCE__DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CONFIANCE__DATABASE__URL", raising=False)
+    import confiance.cli
+
+    monkeypatch.setattr(confiance.cli.console, "width", 200)
     return CliRunner()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,11 +31,16 @@ from confiance.actors import SCOPES, Actor
 from confiance.apikeys import service as apikeys
 from confiance.audit.errors import AuditChainBroken
 from confiance.config import Settings
+from confiance.consent.rules import State
+from confiance.consent.service import Change, ConsentContext
+from confiance.consent.tcf.cli import tcf_app
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
 from confiance.manifest import service as manifest_service
 from confiance.manifest.checks import check_file, format_problems
+from confiance.receipts.cli import receipts_app
 from confiance.runtime import Runtime, initialize
+from confiance.webhooks import cli as webhooks_cli
 
 app = typer.Typer(
     help="Confiance: customer personal data behind consent, encryption and a tamper-evident audit.",
@@ -49,7 +56,13 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(keys_app, name="keys")
+consent_app = typer.Typer(
+    help="Customers' consent decisions, receipts and audiences.", no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
+app.add_typer(consent_app, name="consent")
+app.add_typer(tcf_app, name="tcf")
+app.add_typer(receipts_app, name="receipts")
 
 console = Console()
 err = Console(stderr=True)
@@ -160,7 +173,12 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         )
         return
     runtime = Runtime.open(settings)
-    uvicorn.run(create_app(runtime, own_runtime=True), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(runtime, own_runtime=True, deliver_webhooks=True),
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -443,6 +461,157 @@ def audit_checkpoint(data_dir: DataDir = None) -> None:
     with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
         cp = runtime.audit.checkpoint(session)
     console.print(f"Checkpoint at entry {cp.seq}." if cp else "The audit log is empty.")
+
+
+# -- consent --------------------------------------------------------------------------------
+CustomerId = Annotated[uuid.UUID, typer.Argument(help="The customer's id (pseudonymous).")]
+
+
+@consent_app.command("show")
+def consent_show(customer: CustomerId, data_dir: DataDir = None) -> None:
+    """Each purpose: the latest decision, since when, and whether it may run now."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        view = runtime.consent.overview(session, customer_id=customer, actor=_operator())
+    table = Table("target", "legal basis", "state", "since", "expires", "may run", "why")
+    for item in view.items:
+        row = item.row
+        table.add_row(
+            item.target,
+            (item.legal_basis or "opt-out").replace("_", " "),
+            row.state if row else "—",
+            item.since.isoformat(timespec="seconds") if item.since else "",
+            row.expires_at.date().isoformat() if row and row.expires_at else "",
+            "" if item.allowed is None else ("yes" if item.allowed else "no"),
+            item.reason or "",
+        )
+    console.print(table)
+    if view.gpc_honoured:
+        console.print("A Global Privacy Control signal opted this customer out of sale/sharing.")
+
+
+@consent_app.command("set")
+def consent_set(
+    customer: CustomerId,
+    decisions: Annotated[
+        list[str],
+        typer.Argument(help="TARGET=STATE, e.g. email_marketing=withdrawn @sale_sharing=refused"),
+    ],
+    channel: Annotated[str, typer.Option(help="Where the decision was made.")] = "controller",
+    method: Annotated[str, typer.Option(help="How it was collected.")] = "operator",
+    language: Annotated[str, typer.Option(help="fr or en.")] = "fr",
+    data_dir: DataDir = None,
+) -> None:
+    """Record decisions for a customer (e.g. given by phone), with a receipt."""
+    changes = []
+    for item in decisions:
+        target, sep, state = item.partition("=")
+        if not sep or state not in {s.value for s in State}:
+            err.print(f"[bold red]error[/]: '{item}' is not TARGET=STATE (given, refused, ...)")
+            raise typer.Exit(code=2)
+        changes.append(Change(target, State(state)))
+    context = ConsentContext(
+        channel=channel,
+        method=method,
+        language=language,
+        evidence=hashlib.sha256(" ".join(decisions).encode()).hexdigest(),
+    )
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        record = runtime.consent.record(
+            session, customer_id=customer, changes=changes, context=context, actor=_operator()
+        )
+    console.print(f"Recorded; receipt {record.receipt_id}.")
+
+
+@consent_app.command("history")
+def consent_history(customer: CustomerId, data_dir: DataDir = None) -> None:
+    """Every decision recorded for a customer, oldest first."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        events = runtime.consent.history(session, customer_id=customer, actor=_operator())
+    table = Table("at", "target", "state", "channel", "method", "manifest", "actor", "receipt")
+    for e in events:
+        table.add_row(
+            e.at.isoformat(timespec="seconds"),
+            e.target,
+            e.state,
+            e.channel,
+            e.method,
+            str(e.manifest_seq),
+            e.actor,
+            e.receipt_id,
+        )
+    console.print(table)
+
+
+@consent_app.command("receipt")
+def consent_receipt(
+    receipt_id: Annotated[str, typer.Argument(help="The receipt id.")],
+    out: Annotated[Path | None, typer.Option(help="Write the JWS to this file.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """A signed receipt (compact JWS), to give to the customer or to verify."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        jws = runtime.consent.receipt(session, receipt_id=receipt_id, actor=_operator())
+    if out is None:
+        print(jws)
+    else:
+        out.write_text(jws + "\n", encoding="ascii")
+        err.print(f"Receipt written to {out}; check it with 'confiance receipts verify {out}'.")
+
+
+@consent_app.command("audience")
+def consent_audience(
+    purpose: Annotated[str, typer.Argument(help="The purpose whose audience to export.")],
+    out: Annotated[Path, typer.Option(help="CSV file to write.")] = Path("audience.csv"),
+    data_dir: DataDir = None,
+) -> None:
+    """Every customer the purpose may process now, as a CSV of pseudonymous ids."""
+    with _runtime(data_dir) as runtime, _progress() as progress:
+        task = progress.add_task(f"Customers who allow {purpose}", total=None)
+        count = 0
+        with out.open("w", encoding="ascii") as handle:
+            handle.write("customer_id\n")
+            for customer in runtime.consent.audience(
+                runtime.db, purpose=purpose, actor=_operator()
+            ):
+                handle.write(customer + "\n")
+                count += 1
+                if count % 10_000 == 0:
+                    progress.update(task, completed=count)
+        progress.update(task, completed=count, total=count)
+    console.print(f"{count} customers written to {out}.")
+
+
+@consent_app.command("daily")
+def consent_daily(
+    days: Annotated[int, typer.Option(help="How many days back.")] = 30,
+    data_dir: DataDir = None,
+) -> None:
+    """Opt-in, refusal and withdrawal counts and rates per purpose per day."""
+    from datetime import timedelta
+
+    from confiance import clock
+
+    today = clock.now().date()
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        counts = runtime.consent.daily_counts(
+            session, since=today - timedelta(days=days), until=today, actor=_operator()
+        )
+    table = Table("day", "target", "given", "refused", "withdrawn", "opt-in rate", "bar")
+    for c in counts:
+        rate = c.opt_in_rate
+        table.add_row(
+            c.day.isoformat(),
+            c.target,
+            str(c.given),
+            str(c.refused),
+            str(c.withdrawn),
+            "" if rate is None else f"{rate:.0%}",
+            "" if rate is None else "█" * round(rate * 20),
+        )
+    console.print(table)
+
+
+app.add_typer(webhooks_cli.build_app(open_runtime=_runtime, operator=_operator), name="webhooks")
 
 
 @app.command()

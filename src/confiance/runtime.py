@@ -23,6 +23,7 @@ from confiance.keys import service as keys_service
 from confiance.manifest.service import LoadedManifest
 from confiance.vault.errors import VaultError
 from confiance.vault.service import Vault
+from confiance.webhooks import service as webhooks_service
 
 __all__ = ["InitReport", "Runtime", "initialize"]
 
@@ -61,7 +62,9 @@ class Runtime:
             checkpoint_every=settings.audit.checkpoint_every,
             checkpoint_file=settings.checkpoint_path,
         )
-        consent = ConsentLedger(audit=audit, receipts=receipt_issuer(keys))
+        consent = ConsentLedger(
+            audit=audit, receipts=receipt_issuer(keys), outbox=webhooks_service.enqueue
+        )
         return cls(
             settings=settings,
             db=db,

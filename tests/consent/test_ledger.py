@@ -371,4 +371,6 @@ def test_a_tc_string_becomes_decisions_through_the_manifest_mapping(
     from confiance.consent.tcf import InvalidTCString
 
     with pytest.raises(InvalidTCString), runtime.db.transaction() as s:
-        runtime.consent.import_tcf(s, customer_id=customer, tc_string="CO-not-a-string", actor=CUSTOMER)
+        runtime.consent.import_tcf(
+            s, customer_id=customer, tc_string="CO-not-a-string", actor=CUSTOMER
+        )

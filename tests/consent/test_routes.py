@@ -24,7 +24,9 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
         yield c
 
 
-def key(runtime: Runtime, *, purposes: list[str] | None = None, scopes: list[str]) -> dict[str, str]:
+def key(
+    runtime: Runtime, *, purposes: list[str] | None = None, scopes: list[str]
+) -> dict[str, str]:
     with runtime.db.transaction() as s:
         _, token = apikeys.create(
             s,
@@ -52,13 +54,19 @@ def test_grant_withdraw_and_refuse_all_with_receipts(
 
     given = client.post(
         url,
-        json={"decisions": {"email_marketing": "given"}, "channel": "privacy_center", "language": "en"},
+        json={
+            "decisions": {"email_marketing": "given"},
+            "channel": "privacy_center",
+            "language": "en",
+        },
         headers=writer,
     )
     assert given.status_code == 200, given.text
     assert decision_of(given.json()["overview"], "email_marketing")["allowed"] is True
 
-    withdrawn = client.post(url, json={"decisions": {"email_marketing": "withdrawn"}}, headers=writer)
+    withdrawn = client.post(
+        url, json={"decisions": {"email_marketing": "withdrawn"}}, headers=writer
+    )
     assert withdrawn.status_code == 200
     assert decision_of(withdrawn.json()["overview"], "email_marketing")["allowed"] is False
 
@@ -81,7 +89,9 @@ def test_grant_withdraw_and_refuse_all_with_receipts(
             f"/v1/customers/{customer}/receipts/{item['receipt_id']}", headers=writer
         )
         assert download.headers["content-type"].startswith("application/jose")
-        assert verify(download.text, public_key=public_key)["consentReceiptID"] == item["receipt_id"]
+        assert (
+            verify(download.text, public_key=public_key)["consentReceiptID"] == item["receipt_id"]
+        )
     history = client.get(f"/v1/customers/{customer}/consents/history", headers=writer).json()
     assert [e["state"] for e in history[:2]] == ["given", "withdrawn"]
 
@@ -150,7 +160,10 @@ def test_gpc_is_honoured_on_writes_too_and_blocks_the_sharing_purpose(
     overview = response.json()["overview"]
     assert overview["gpc_honoured"] is True
     assert decision_of(overview, "advertising_partner_sharing")["allowed"] is False
-    assert decision_of(overview, "advertising_partner_sharing")["reason"] == "opted-out-of-sale-sharing"
+    assert (
+        decision_of(overview, "advertising_partner_sharing")["reason"]
+        == "opted-out-of-sale-sharing"
+    )
     assert client.get("/.well-known/gpc.json").json()["gpc"] is True
 
 

@@ -74,3 +74,21 @@ def test_wal_only_on_sqlite_versions_without_the_wal_reset_bug(
     version: tuple[int, int, int], mode: str
 ) -> None:
     assert sqlite_journal_mode(version) == mode
+
+
+def test_upgrading_a_populated_0001_database_keeps_its_rows(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(database, "0001")
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO api_keys (id, name, secret_hash, purposes, created_at, created_by) "
+                "VALUES ('k1', 'crm', x'00', '[\"order_fulfilment\"]', '2026-01-01 00:00:00', 't')"
+            )
+        )
+    upgrade(database)
+    with database.engine.connect() as conn:
+        scopes = conn.execute(text("SELECT scopes FROM api_keys WHERE id = 'k1'")).scalar_one()
+    assert scopes == "[]"
+    _assert_matches_models(database)
+    database.dispose()

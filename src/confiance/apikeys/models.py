@@ -17,7 +17,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(128))
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     purposes: Mapped[list[str]] = mapped_column(JSON)
-    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(128))
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -206,8 +206,10 @@ def decision(
     customer_id: uuid.UUID, purpose: str, request: Request, runtime: Rt, caller: ApiCaller
 ) -> DecisionRead:
     """May this purpose process this customer's data now?"""
-    with runtime.unit(caller) as session:
-        _honour_gpc(runtime, session, request, customer_id, caller)
+    if gpc_requested(request.headers.getlist("sec-gpc")):
+        with runtime.unit(caller) as session:
+            _honour_gpc(runtime, session, request, customer_id, caller)
+    with runtime.db.read() as session:
         caller.require("consent.read")
         verdict = runtime.consent.verdict(session, customer_id=customer_id, purpose=purpose)
     return DecisionRead(purpose=purpose, allowed=verdict.allowed, reason=verdict.reason)

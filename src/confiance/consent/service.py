@@ -18,7 +18,7 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -187,7 +187,6 @@ class OutboxWriter(Protocol):
 @dataclass
 class _Cached:
     states: dict[str, StateRow]
-    verdicts: dict[str, tuple[bool, float | None]] = field(default_factory=dict)
 
 
 # Built once: they run on every decision and every change.
@@ -219,6 +218,8 @@ class ConsentLedger:
         self.receipts = receipts
         self.outbox = outbox
         self._cache: OrderedDict[tuple[uuid.UUID, int, int], _Cached] = OrderedDict()
+        # (customer, consent version, manifest version, purpose) -> (allowed, valid until).
+        self._decisions: dict[tuple[uuid.UUID, int, int, str], tuple[bool, float | None]] = {}
         self._baselines: dict[int, dict[str, int]] = {}
 
     # -- manifest versions --------------------------------------------------------------------
@@ -588,11 +589,9 @@ class ConsentLedger:
         """The vault's consent gate. Cached per (customer, consent version, manifest version):
         a change anywhere bumps the version, so the cache is never stale."""
         if loaded is not None and consent_version is not None:
-            entry = self._cache.get((customer_id, consent_version, loaded.seq))
-            if entry is not None:
-                hit = entry.verdicts.get(purpose)
-                if hit is not None and (hit[1] is None or clock.timestamp() < hit[1]):
-                    return hit[0]
+            hit = self._decisions.get((customer_id, consent_version, loaded.seq, purpose))
+            if hit is not None and (hit[1] is None or clock.timestamp() < hit[1]):
+                return hit[0]
         verdict = self.verdict(
             session,
             customer_id=customer_id,
@@ -601,10 +600,13 @@ class ConsentLedger:
             consent_version=consent_version,
         )
         if loaded is not None and consent_version is not None:
-            entry = self._cache.get((customer_id, consent_version, loaded.seq))
-            if entry is not None:
-                until = None if verdict.valid_until is None else verdict.valid_until.timestamp()
-                entry.verdicts[purpose] = (verdict.allowed, until)
+            if len(self._decisions) >= _CACHE_SIZE:
+                self._decisions.clear()
+            until = None if verdict.valid_until is None else verdict.valid_until.timestamp()
+            self._decisions[(customer_id, consent_version, loaded.seq, purpose)] = (
+                verdict.allowed,
+                until,
+            )
         return verdict.allowed
 
     def decide_cached(
@@ -612,10 +614,7 @@ class ConsentLedger:
     ) -> bool | None:
         """A decision from the in-process cache alone (``None`` on a miss): the hot path of
         services that already hold the customer's consent version."""
-        entry = self._cache.get((customer_id, consent_version, manifest_seq))
-        if entry is None:
-            return None
-        hit = entry.verdicts.get(purpose)
+        hit = self._decisions.get((customer_id, consent_version, manifest_seq, purpose))
         if hit is None or (hit[1] is not None and clock.timestamp() >= hit[1]):
             return None
         return hit[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -76,12 +77,32 @@ class Database:
                 )
             _configure_sqlite(self.engine, self.journal_mode)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite takes one writer at a time. Threads of this process queue on this lock rather
+        # than on SQLite's busy handler, which sleeps and retries (milliseconds lost per
+        # conflict); other processes still wait through busy_timeout.
+        self._write_lock = threading.RLock() if self.is_sqlite else None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed on success, rolled back on any error."""
-        with self.sessions.begin() as session:
+        if self._write_lock is None:
+            with self.sessions.begin() as session:
+                yield session
+            return
+        with self._write_lock, self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work. On SQLite it starts a deferred transaction, so it neither
+        takes nor waits for the write lock; anything it writes is rolled back."""
+        with self.engine.connect() as connection:
+            connection.execution_options(confiance_read_only=True)
+            with Session(bind=connection, expire_on_commit=False) as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -105,4 +126,7 @@ def _configure_sqlite(engine: Engine, journal_mode: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("confiance_read_only"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

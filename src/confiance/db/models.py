@@ -7,4 +7,6 @@ from confiance.db.base import Base
 from confiance.keys import models as keys
 from confiance.manifest import models as manifest
 from confiance.vault import models as vault
+from confiance.webhooks import models as webhooks
 
+__all__ = ["Base", "apikeys", "audit", "consent", "keys", "manifest", "vault", "webhooks"]

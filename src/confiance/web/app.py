@@ -22,6 +22,8 @@ from confiance.runtime import Runtime
 from confiance.vault import routes as vault_routes
 from confiance.web import problems
 from confiance.web.deps import Rt
+from confiance.webhooks import routes as webhooks_routes
+from confiance.webhooks.worker import BackgroundWorker
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -29,7 +31,12 @@ log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
 
-def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
+def create_app(
+    runtime: Runtime, *, own_runtime: bool = False, deliver_webhooks: bool = False
+) -> FastAPI:
+    """The API. ``deliver_webhooks`` runs the outbox delivery worker inside the server (what
+    ``confiance serve`` does); tests and embedding applications may run it elsewhere."""
+
     def checkpoint() -> None:
         with runtime.db.transaction() as session:
             runtime.audit.checkpoint(session)
@@ -45,9 +52,14 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(checkpoint_periodically())
+        worker = BackgroundWorker(runtime.db, keys=runtime.keys) if deliver_webhooks else None
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await asyncio.to_thread(worker.stop)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -69,16 +81,17 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
     app.include_router(vault_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(consent_routes.well_known)
+    app.include_router(webhooks_routes.router)
 
     @app.get("/health", tags=["service"])
     def health(rt: Rt) -> dict[str, str]:
-        with rt.db.transaction() as session:
+        with rt.db.read() as session:
             session.execute(select(1))
         return {"status": "ok", "version": __version__}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, rt: Rt) -> HTMLResponse:
-        with rt.db.transaction() as session:
+        with rt.db.read() as session:
             info = overview.summary(session)
         return templates.TemplateResponse(
             request,
@@ -91,4 +104,4 @@ def create_app(runtime: Runtime, *, own_runtime: bool = False) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """Factory used by ``confiance serve`` workers (settings from the environment)."""
-    return create_app(Runtime.open(Settings()), own_runtime=True)
+    return create_app(Runtime.open(Settings()), own_runtime=True, deliver_webhooks=True)

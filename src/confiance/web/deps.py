@@ -31,7 +31,7 @@ def api_caller(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise InvalidApiKey()
-    with runtime.db.transaction() as session:
+    with runtime.db.read() as session:
         return apikeys.authenticate(session, token=credentials.credentials)
 
 

@@ -1,0 +1,163 @@
+"""Benchmark: consent over HTTP on one API worker: decisions read, and decisions written
+(each with its event, state, receipt signed with Ed25519, audit entry and outbox row).
+
+Uses ``wrk`` (Debian package ``wrk``) as the load generator; the baseline, measured against
+the same server in the same run, is ``GET /health`` (a FastAPI route running ``SELECT 1`` in a
+transaction), the floor of any route that touches the database.
+
+    python benchmarks/consent_http.py [--customers 2000] [--seconds 10] [--database-url ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+
+from _common import ACTOR, add_database_option, customer_source, installation
+from confiance.actors import SCOPES
+from confiance.apikeys import service as apikeys
+
+console = Console(width=120)
+
+LUA = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local i = 0
+local method = "%(method)s"
+local token = "%(token)s"
+request = function()
+  i = i + 1
+  local path = paths[(i %% #paths) + 1]
+  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
+  local body = nil
+  if method == "POST" then
+    local state = (i %% 2 == 0) and "given" or "refused"
+    body = '{"decisions": {"email_marketing": "' .. state .. '"}, "channel": "privacy_center"}'
+  end
+  return wrk.format(method, path, headers, body)
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wrk(url: str, script: Path, seconds: int) -> tuple[float, float, int]:
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    median_ms = float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, median_ms, int(errors.group(1)) if errors else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=10)
+    add_database_option(parser)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    with installation(args.database_url) as runtime:
+        _, purposes, make = customer_source(runtime, seed=6)
+        ids = []
+        for start in range(0, args.customers, 1000):
+            batch = [make() for _ in range(min(1000, args.customers - start))]
+            with runtime.db.transaction() as s:
+                ids += [
+                    c.id
+                    for c in runtime.vault.collect_many(
+                        s, actor=ACTOR, purposes=purposes, records=batch
+                    )
+                ]
+        with runtime.db.transaction() as s:
+            _, token = apikeys.create(
+                s,
+                name="bench",
+                purposes=["email_marketing"],
+                scopes=sorted(SCOPES),
+                actor=ACTOR,
+                audit=runtime.audit,
+            )
+        data_dir = runtime.settings.data_dir
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANCE__")}
+        env["CONFIANCE__DATA_DIR"] = str(data_dir)
+        if args.database_url:
+            env["CONFIANCE__DATABASE__URL"] = runtime.db.url.render_as_string(hide_password=False)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "confiance", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    httpx.get(f"{base}/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            with tempfile.TemporaryDirectory() as tmp:
+                results = {}
+                for name, method, paths in (
+                    ("GET /health (baseline)", "GET", ["/health"]),
+                    (
+                        "GET decision",
+                        "GET",
+                        [f"/v1/customers/{c}/decisions/email_marketing" for c in ids],
+                    ),
+                    ("POST consent change", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
+                ):
+                    listing = Path(tmp) / f"{len(results)}.txt"
+                    listing.write_text("\n".join(paths) + "\n")
+                    script = Path(tmp) / f"{len(results)}.lua"
+                    script.write_text(LUA % {"paths": listing, "method": method, "token": token})
+                    results[name] = _wrk(base, script, args.seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        with runtime.db.transaction() as s:
+            from sqlalchemy import func, select
+
+            from confiance.consent.models import ConsentReceipt
+
+            receipts = s.execute(select(func.count()).select_from(ConsentReceipt)).scalar_one()
+
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    console.print(f"[bold]Consent over HTTP, one worker, {backend}, wrk -t2 -c32[/]")
+    floor = results["GET /health (baseline)"][0]
+    for name, (rate, median, errors) in results.items():
+        console.print(
+            f"  {name:<24} {rate:>8,.0f} req/s  median {median:6.2f} ms  "
+            f"ratio {rate / floor:4.2f}  non-2xx {errors}"
+        )
+    console.print(f"  receipts signed during the run: {receipts:,}")
+    console.print("  aims: decisions 3,000/s or more; changes 500/s or more")
+
+
+if __name__ == "__main__":
+    main()
