@@ -76,7 +76,9 @@ def installation(database_url: str | None) -> Iterator[Runtime]:
             admin = create_engine(database_url)
             with admin.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            db = Database(database_url, schema=schema)
+            # The schema travels in the URL, so a server started from it finds the same tables.
+            separator = "&" if "?" in database_url else "?"
+            db = Database(f"{database_url}{separator}options=-csearch_path%3D{schema}")
         else:
             db = Database(settings.database_url)
         try:

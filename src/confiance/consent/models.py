@@ -48,7 +48,8 @@ class ConsentState(Base):
     so decisions and audiences read one indexed row instead of the history."""
 
     __tablename__ = "consent_state"
-    __table_args__ = (Index("ix_consent_state_target_state", "target", "state"),)
+    # Audiences walk this index in customer order, one range per (target, state).
+    __table_args__ = (Index("ix_consent_state_target_state", "target", "state", "customer_id"),)
 
     customer_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("vault_customers.id", ondelete="CASCADE"), primary_key=True

@@ -23,8 +23,19 @@ _KINDS: dict[Kind, ChangeKind] = {
 def receipt_issuer(keys: KeyringSource) -> ReceiptIssuer:
     """An issuer signing with the receipt key derived from the installation's key ring."""
 
+    cache: dict[int, ReceiptKey] = {}
+
+    def key_for_ring() -> ReceiptKey:
+        # Deriving the key (HKDF, then loading Ed25519) costs more than signing: once per ring.
+        ring = keys.get()
+        key = cache.get(id(ring))
+        if key is None:
+            cache.clear()
+            key = cache[id(ring)] = ReceiptKey.from_ring(ring)
+        return key
+
     def issue(record: ChangeRecord) -> str:
-        key = ReceiptKey.from_ring(keys.get())
+        key = key_for_ring()
         language = cast(
             Language, record.context.language if record.context.language in ("fr", "en") else "fr"
         )

@@ -22,6 +22,7 @@ __all__ = [
     "StateRow",
     "Verdict",
     "baselines",
+    "can_be_refused",
     "decide",
     "kind_of",
     "sale_or_targeting",
@@ -145,6 +146,12 @@ def decide(
         if row is not None and row.state == State.REFUSED:
             return Verdict(False, "limited-sensitive-use")
     return Verdict(True, "allowed", valid_until)
+
+
+def can_be_refused(manifest: Manifest, spec: PurposeSpec) -> bool:
+    """Whether any decision of a customer could stop this purpose (if not, no need to ask)."""
+    # The limit on sensitive data applies only outside the necessary bases, so it adds nothing.
+    return spec.legal_basis not in _NECESSARY or sale_or_targeting(spec)
 
 
 def widened(before: PurposeSpec | None, after: PurposeSpec) -> bool:

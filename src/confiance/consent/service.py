@@ -199,6 +199,32 @@ _STATES = select(
     ConsentState.expires_at,
     ConsentState.channel,
 ).where(ConsentState.customer_id == bindparam("customer_id"))
+_INSERT_EVENT = insert(ConsentEvent).returning(ConsentEvent.id)
+_UPDATE_STATE = (
+    update(ConsentState)
+    .where(
+        ConsentState.customer_id == bindparam("b_customer"),
+        ConsentState.target == bindparam("b_target"),
+    )
+    .values(
+        state=bindparam("state"),
+        channel=bindparam("channel"),
+        manifest_seq=bindparam("manifest_seq"),
+        at=bindparam("at"),
+        expires_at=bindparam("expires_at"),
+        event_id=bindparam("event_id"),
+    )
+)
+_INSERT_STATE = insert(ConsentState).values(
+    customer_id=bindparam("b_customer"),
+    target=bindparam("b_target"),
+    state=bindparam("state"),
+    channel=bindparam("channel"),
+    manifest_seq=bindparam("manifest_seq"),
+    at=bindparam("at"),
+    expires_at=bindparam("expires_at"),
+    event_id=bindparam("event_id"),
+)
 _BUMP = (
     update(Customer)
     .where(Customer.id == bindparam("customer_id"))
@@ -295,14 +321,12 @@ class ConsentLedger:
                     "receipt_id": receipt_id,
                 }
             )
-        event_ids = [
-            session.execute(
-                insert(ConsentEvent).values(**row).returning(ConsentEvent.id)
-            ).scalar_one()
-            for row in rows
-        ]
-        for row, event_id in zip(rows, event_ids, strict=True):
+        connection = session.connection()
+        for row in rows:
+            event_id = connection.execute(_INSERT_EVENT, row).scalar_one()
             values = {
+                "b_customer": customer_id,
+                "b_target": row["target"],
                 "state": row["state"],
                 "channel": row["channel"],
                 "manifest_seq": seen,
@@ -310,22 +334,9 @@ class ConsentLedger:
                 "expires_at": row["expires_at"],
                 "event_id": event_id,
             }
-            if row["target"] in current:
-                session.execute(
-                    update(ConsentState)
-                    .where(
-                        ConsentState.customer_id == customer_id,
-                        ConsentState.target == row["target"],
-                    )
-                    .values(**values)
-                )
-            else:
-                session.execute(
-                    insert(ConsentState).values(
-                        customer_id=customer_id, target=row["target"], **values
-                    )
-                )
-        session.connection().execute(_BUMP, {"customer_id": customer_id})
+            statement = _UPDATE_STATE if row["target"] in current else _INSERT_STATE
+            connection.execute(statement, values)
+        connection.execute(_BUMP, {"customer_id": customer_id})
         record = ChangeRecord(
             customer_id=customer_id,
             receipt_id=receipt_id,
@@ -793,27 +804,34 @@ class ConsentLedger:
 
         conditions: list[str] = []
         params: dict[str, Any] = {"purpose": purpose}
+        consent = spec.legal_basis is LegalBasis.CONSENT
+        # A consent purpose walks its own range of the consent_state index (target, state,
+        # customer); any other purpose walks the customers.
+        key = "s.customer_id" if consent else "c.id"
 
         def blocked(target: str) -> str:
             return (
-                "NOT EXISTS (SELECT 1 FROM consent_state b WHERE b.customer_id = c.id "  # noqa: S608
-                f"AND b.target = '{target}' AND b.state = 'refused')"
+                "NOT EXISTS (SELECT 1 FROM consent_state b "  # noqa: S608
+                f"WHERE b.customer_id = {key} AND b.target = '{target}' AND b.state = 'refused')"
             )
 
-        if spec.legal_basis is LegalBasis.CONSENT:
+        if consent:
             params["baseline"] = baseline
             params["now"] = clock.now() if pg else _sqlite_time(clock.now())
-            conditions.append(
-                "EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id "  # noqa: S608
-                f"AND s.target = {ph('purpose')} AND s.state = 'given' "
-                f"AND s.manifest_seq >= {ph('baseline')} "
-                f"AND (s.expires_at IS NULL OR s.expires_at > {ph('now')}))"
-            )
-        elif spec.legal_basis in (LegalBasis.LEGITIMATE_INTEREST, LegalBasis.PUBLIC_TASK):
-            conditions.append(
-                "NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id "  # noqa: S608
-                f"AND s.target = {ph('purpose')} AND s.state IN ('refused', 'withdrawn'))"
-            )
+            conditions += [
+                f"s.target = {ph('purpose')}",
+                "s.state = 'given'",
+                f"s.manifest_seq >= {ph('baseline')}",
+                f"(s.expires_at IS NULL OR s.expires_at > {ph('now')})",
+            ]
+            source = "consent_state s"
+        else:
+            source = "vault_customers c"
+            if spec.legal_basis in (LegalBasis.LEGITIMATE_INTEREST, LegalBasis.PUBLIC_TASK):
+                conditions.append(
+                    "NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.customer_id = c.id "  # noqa: S608
+                    f"AND s.target = {ph('purpose')} AND s.state IN ('refused', 'withdrawn'))"
+                )
         if sale_or_targeting(spec):
             conditions.append(blocked(SALE_SHARING))
         if spec.legal_basis not in (
@@ -823,15 +841,15 @@ class ConsentLedger:
         ) and uses_sensitive_data(manifest, spec):
             conditions.append(blocked(SENSITIVE))
         if pg:
-            after = f"c.id > CAST({ph('after')} AS uuid)"
+            after = f"{key} > CAST({ph('after')} AS uuid)"
             start = "00000000-0000-0000-0000-000000000000"
-            column = "c.id::text"
+            column = f"{key}::text"
         else:
-            after, start, column = f"c.id > {ph('after')}", "", "c.id"
+            after, start, column = f"{key} > {ph('after')}", "", key
         where = " AND ".join([after, *conditions])
         sql = (
-            f"SELECT {column} FROM vault_customers c WHERE {where} "  # noqa: S608 (fixed parts)
-            f"ORDER BY c.id LIMIT {ph('batch')}"
+            f"SELECT {column} FROM {source} WHERE {where} "  # noqa: S608 (fixed parts)
+            f"ORDER BY {key} LIMIT {ph('batch')}"
         )
         return sql, params, start
 

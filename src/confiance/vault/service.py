@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from confiance import clock
 from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
+from confiance.consent.rules import can_be_refused
 from confiance.crypto import BlindIndexer, KeyringSource, SymmetricKey, context
 from confiance.db.bulk import BulkInsert
 from confiance.manifest import service as manifest_service
@@ -192,6 +193,9 @@ class Vault:
     ) -> None:
         """Refuse unless the customer's decisions allow the purpose: consent given for consent
         purposes; no objection or opt-out for the others."""
+        manifest = (loaded or manifest_service.current(session)).manifest
+        if not can_be_refused(manifest, spec):
+            return  # a contract or a legal obligation: no decision of the customer applies
         if not self.consent.allows(
             session,
             customer_id=customer_id,

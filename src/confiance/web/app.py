@@ -84,7 +84,7 @@ def create_app(
     app.include_router(webhooks_routes.router)
 
     @app.get("/health", tags=["service"])
-    def health(rt: Rt) -> dict[str, str]:
+    async def health(rt: Rt) -> dict[str, str]:
         with rt.db.read() as session:
             session.execute(select(1))
         return {"status": "ok", "version": __version__}

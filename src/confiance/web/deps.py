@@ -25,12 +25,13 @@ def get_runtime(request: Request) -> Runtime:
 Rt = Annotated[Runtime, Depends(get_runtime)]
 
 
-def api_caller(
+async def api_caller(
     runtime: Rt,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise InvalidApiKey()
+    # One indexed read, done on the event loop: cheaper than a hop to the thread pool.
     with runtime.db.read() as session:
         return apikeys.authenticate(session, token=credentials.credentials)
 

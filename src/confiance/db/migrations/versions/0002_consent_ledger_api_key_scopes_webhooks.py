@@ -148,7 +148,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("customer_id", "target", name=op.f("pk_consent_state")),
     )
     with op.batch_alter_table("consent_state", schema=None) as batch_op:
-        batch_op.create_index("ix_consent_state_target_state", ["target", "state"], unique=False)
+        batch_op.create_index(
+            "ix_consent_state_target_state", ["target", "state", "customer_id"], unique=False
+        )
 
     op.create_table(
         "webhook_delivery_attempts",
