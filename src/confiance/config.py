@@ -91,6 +91,14 @@ class ServerSettings(BaseModel):
     workers: int = Field(
         default=1, ge=1, description="API worker processes (more than one needs PostgreSQL)."
     )
+    api_key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "How long a worker trusts an API key it has just authenticated. A revoked key "
+            "stops working in other workers after at most this long; 0 checks every request."
+        ),
+    )
 
 
 class Settings(BaseSettings):

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from confiance.actors import Actor
+from confiance.apikeys.service import AuthCache
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.config import Settings
 from confiance.consent.receipting import receipt_issuer
@@ -38,6 +39,7 @@ class Runtime:
     audit: AuditLog
     vault: Vault
     consent: ConsentLedger
+    auth_cache: AuthCache
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
@@ -72,6 +74,7 @@ class Runtime:
             audit=audit,
             vault=Vault(keys=keys, audit=audit, consent=consent),
             consent=consent,
+            auth_cache=AuthCache(settings.server.api_key_cache_seconds),
         )
 
     @contextmanager

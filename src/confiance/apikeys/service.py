@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from confiance.audit.service import AuditEvent, AuditLog
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import UnknownPurpose
 
-__all__ = ["ApiKeyInfo", "authenticate", "create", "list_keys", "revoke"]
+__all__ = ["ApiKeyInfo", "AuthCache", "authenticate", "create", "list_keys", "revoke"]
 
 PREFIX = "cfk"
 
@@ -131,3 +132,35 @@ def revoke(session: Session, *, key_id: str, actor: Actor, audit: AuditLog) -> A
 
 def list_keys(session: Session) -> list[ApiKeyInfo]:
     return [_info(r) for r in session.execute(select(ApiKey).order_by(ApiKey.created_at)).scalars()]
+
+
+class AuthCache:
+    """Recently authenticated tokens, per process, for ``ttl`` seconds.
+
+    Authentication is one indexed read, but it runs on every request; caching it briefly lets
+    a decision endpoint answer without it. The price is that revoking a key takes effect in
+    other processes up to ``ttl`` seconds later (at once in the process that revoked it).
+    Failed attempts are never cached. ``ttl`` 0 disables the cache.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[bytes, tuple[Actor, float]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        if self.ttl <= 0:
+            return None
+        hit = self._entries.get(_digest(token))
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, token: str, actor: Actor) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[_digest(token)] = (actor, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()

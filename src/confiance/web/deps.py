@@ -31,9 +31,15 @@ async def api_caller(
 ) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise InvalidApiKey()
+    token = credentials.credentials
+    actor = runtime.auth_cache.get(token)
+    if actor is not None:
+        return actor
     # One indexed read, done on the event loop: cheaper than a hop to the thread pool.
     with runtime.db.read() as session:
-        return apikeys.authenticate(session, token=credentials.credentials)
+        actor = apikeys.authenticate(session, token=token)
+    runtime.auth_cache.put(token, actor)
+    return actor
 
 
 ApiCaller = Annotated[Actor, Depends(api_caller)]
