@@ -54,6 +54,7 @@ from confiance.consent.rules import (
 from confiance.db import Database
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import UnknownPurpose
+from confiance.manifest.models import ManifestVersion
 from confiance.manifest.schemas import LegalBasis, Manifest
 from confiance.manifest.service import LoadedManifest
 from confiance.vault.errors import CustomerNotFound, PurposeNotGranted
@@ -192,6 +193,10 @@ class _Cached:
 # Built once: they run on every decision and every change.
 _VERSION = select(Customer.consent_version).where(Customer.id == bindparam("customer_id"))
 _VERSION_FOR_UPDATE = _VERSION.with_for_update()
+_VERSION_AND_MANIFEST = select(
+    Customer.consent_version,
+    select(func.max(ManifestVersion.seq)).scalar_subquery(),
+).where(Customer.id == bindparam("customer_id"))
 _STATES = select(
     ConsentState.target,
     ConsentState.state,
@@ -245,7 +250,8 @@ class ConsentLedger:
         self.outbox = outbox
         self._cache: OrderedDict[tuple[uuid.UUID, int, int], _Cached] = OrderedDict()
         # (customer, consent version, manifest version, purpose) -> (allowed, valid until).
-        self._decisions: dict[tuple[uuid.UUID, int, int, str], tuple[bool, float | None]] = {}
+        self._decisions: dict[tuple[uuid.UUID, int, int, str], tuple[Verdict, float | None]] = {}
+        self._manifests: dict[int, LoadedManifest] = {}
         self._baselines: dict[int, dict[str, int]] = {}
 
     # -- manifest versions --------------------------------------------------------------------
@@ -567,7 +573,21 @@ class ConsentLedger:
         loaded: LoadedManifest | None = None,
         consent_version: int | None = None,
     ) -> Verdict:
-        """Whether ``purpose`` may process this customer's data now, and why."""
+        """Whether ``purpose`` may process this customer's data now, and why.
+
+        Without ``loaded`` and ``consent_version``, one query reads both the customer's
+        consent version and the manifest version in force, so that the answer can come from the
+        cache and is still never stale."""
+        if loaded is None and consent_version is None:
+            row = (
+                session.connection()
+                .execute(_VERSION_AND_MANIFEST, {"customer_id": customer_id})
+                .first()
+            )
+            if row is None:
+                raise CustomerNotFound(str(customer_id), purpose=purpose)
+            consent_version = row[0]
+            loaded = self._manifest(session, row[1])
         loaded = loaded or manifest_service.current(session)
         if purpose not in loaded.manifest.purposes_by_key:
             raise UnknownPurpose(purpose)
@@ -579,14 +599,29 @@ class ConsentLedger:
             )
             if consent_version is None:
                 raise CustomerNotFound(str(customer_id), purpose=purpose)
+        key = (customer_id, consent_version, loaded.seq, purpose)
+        hit = self._decisions.get(key)
+        if hit is not None and (hit[1] is None or clock.timestamp() < hit[1]):
+            return hit[0]
         entry = self._cached(session, customer_id, consent_version, loaded.seq)
-        return decide(
+        verdict = decide(
             loaded.manifest,
             self.baseline(session, loaded),
             entry.states,
             purpose,
             clock.now(),
         )
+        if len(self._decisions) >= _CACHE_SIZE:
+            self._decisions.clear()
+        until = None if verdict.valid_until is None else verdict.valid_until.timestamp()
+        self._decisions[key] = (verdict, until)
+        return verdict
+
+    def _manifest(self, session: Session, seq: int) -> LoadedManifest:
+        loaded = self._manifests.get(seq)
+        if loaded is None:
+            loaded = self._manifests[seq] = manifest_service.get(session, seq=seq)
+        return loaded
 
     def allows(
         self,
@@ -602,23 +637,14 @@ class ConsentLedger:
         if loaded is not None and consent_version is not None:
             hit = self._decisions.get((customer_id, consent_version, loaded.seq, purpose))
             if hit is not None and (hit[1] is None or clock.timestamp() < hit[1]):
-                return hit[0]
-        verdict = self.verdict(
+                return hit[0].allowed
+        return self.verdict(
             session,
             customer_id=customer_id,
             purpose=purpose,
             loaded=loaded,
             consent_version=consent_version,
-        )
-        if loaded is not None and consent_version is not None:
-            if len(self._decisions) >= _CACHE_SIZE:
-                self._decisions.clear()
-            until = None if verdict.valid_until is None else verdict.valid_until.timestamp()
-            self._decisions[(customer_id, consent_version, loaded.seq, purpose)] = (
-                verdict.allowed,
-                until,
-            )
-        return verdict.allowed
+        ).allowed
 
     def decide_cached(
         self, customer_id: uuid.UUID, purpose: str, consent_version: int, manifest_seq: int
@@ -628,7 +654,7 @@ class ConsentLedger:
         hit = self._decisions.get((customer_id, consent_version, manifest_seq, purpose))
         if hit is None or (hit[1] is not None and clock.timestamp() >= hit[1]):
             return None
-        return hit[0]
+        return hit[0].allowed
 
     def overview(self, session: Session, *, customer_id: uuid.UUID, actor: Actor) -> Overview:
         """Every decidable target and every purpose: state, since when, until when, and

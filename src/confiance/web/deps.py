@@ -17,7 +17,7 @@ __all__ = ["ApiCaller", "Rt", "api_caller", "get_runtime"]
 _bearer = HTTPBearer(auto_error=False, description="A service API key: cfk_<id>_<secret>")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
