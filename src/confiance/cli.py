@@ -581,6 +581,19 @@ def consent_audience(
     console.print(f"{count} customers written to {out}.")
 
 
+@consent_app.command("expire")
+def consent_expire(data_dir: DataDir = None) -> None:
+    """Record 'expired' for every consent past its validity (also done hourly by serve)."""
+    with _runtime(data_dir) as runtime, _progress() as progress:
+        task = progress.add_task("Expiring consents", total=None)
+        total = 0
+        while count := runtime.consent.expire_due(runtime.db, limit=5_000):
+            total += count
+            progress.update(task, completed=total)
+        progress.update(task, completed=total, total=total)
+    console.print(f"{total} consents recorded as expired.")
+
+
 @consent_app.command("daily")
 def consent_daily(
     days: Annotated[int, typer.Option(help="How many days back.")] = 30,

@@ -374,3 +374,32 @@ def test_a_tc_string_becomes_decisions_through_the_manifest_mapping(
         runtime.consent.import_tcf(
             s, customer_id=customer, tc_string="CO-not-a-string", actor=CUSTOMER
         )
+
+
+def test_the_expiry_sweep_writes_what_decisions_already_knew(
+    runtime: Runtime, customer: uuid.UUID, new_customer: Any
+) -> None:
+    other = new_customer()
+    start = datetime(2026, 1, 10, 12, tzinfo=UTC)
+    clock.set_clock(lambda: start)
+    try:
+        set_(runtime, customer, email_marketing="given", personalised_offers="given")
+        set_(runtime, other, email_marketing="given")
+        clock.set_clock(lambda: start + timedelta(days=200))
+        assert runtime.consent.expire_due(runtime.db) == 0
+        clock.set_clock(lambda: start + timedelta(days=400))
+        assert not allowed(runtime, customer, "email_marketing")  # before any sweep
+        assert runtime.consent.expire_due(runtime.db) == 3
+        assert runtime.consent.expire_due(runtime.db) == 0
+        with runtime.db.transaction() as s:
+            history = runtime.consent.history(s, customer_id=customer, actor=OPERATOR)
+            reason = runtime.consent.verdict(
+                s, customer_id=customer, purpose="email_marketing"
+            ).reason
+    finally:
+        clock.set_clock(None)
+    expired = [e for e in history if e.state == "expired"]
+    assert {e.target for e in expired} == {"email_marketing", "personalised_offers"}
+    assert {e.actor for e in expired} == {"system:consent-expiry"}
+    assert len({e.receipt_id for e in expired}) == 1
+    assert reason == "consent-expired"

@@ -497,6 +497,47 @@ class ConsentLedger:
             actor=actor,
         )
 
+    def expire_due(self, db: Database, *, limit: int = 10_000) -> int:
+        """Record an ``expired`` event for every consent whose validity has run out.
+
+        Decisions never wait for this: an expired consent stops counting at its expiry time.
+        The sweep writes the fact into the history (and a receipt, and a webhook event) so that
+        customers, analytics and downstream systems see it. Returns how many were recorded."""
+        actor = Actor.system("consent-expiry")
+        with db.read() as session:
+            due = list(
+                session.execute(
+                    select(ConsentState.customer_id, ConsentState.target)
+                    .where(ConsentState.state == State.GIVEN.value)
+                    .where(ConsentState.expires_at <= clock.now())
+                    .order_by(ConsentState.customer_id, ConsentState.target)
+                    .limit(limit)
+                )
+            )
+        by_customer: dict[uuid.UUID, list[Change]] = {}
+        for customer_id, target in due:
+            by_customer.setdefault(customer_id, []).append(Change(target, State.EXPIRED))
+        for customer_id, changes in by_customer.items():
+            with db.transaction() as session:
+                current = self.states(session, customer_id=customer_id)
+                still_due = [
+                    c
+                    for c in changes
+                    if (row := current.get(c.target)) is not None
+                    and row.state == State.GIVEN
+                    and row.expires_at is not None
+                    and row.expires_at <= clock.now()
+                ]
+                if still_due:
+                    self._record(
+                        session,
+                        customer_id=customer_id,
+                        changes=still_due,
+                        context=ConsentContext(channel="controller", method="expiry"),
+                        actor=actor,
+                    )
+        return len(due)
+
     def _validate(
         self,
         manifest: Manifest,
@@ -525,6 +566,8 @@ class ConsentLedger:
                 allowed = {State.GIVEN, State.REFUSED}
             if kind is Kind.CONSENT and actor.kind in ("cli", "staff", "system"):
                 allowed |= _CONTROLLER_STATES
+            if kind is Kind.CONSENT and actor.kind == "system":
+                allowed.add(State.EXPIRED)
             if change.state not in allowed:
                 raise StateNotAllowed(change.target, change.state.value, sorted(allowed))
             if change.state is State.WITHDRAWN:

@@ -49,9 +49,19 @@ def create_app(
             except ConfianceError as exc:
                 log.error("periodic audit checkpoint failed: %s", exc.code)
 
+    async def expire_consents_periodically() -> None:
+        while True:
+            await asyncio.sleep(3600)
+            try:
+                while await asyncio.to_thread(runtime.consent.expire_due, runtime.db, limit=5_000):
+                    pass
+            except ConfianceError as exc:
+                log.error("consent expiry sweep failed: %s", exc.code)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(checkpoint_periodically())
+        sweep = asyncio.create_task(expire_consents_periodically())
         worker = BackgroundWorker(runtime.db, keys=runtime.keys) if deliver_webhooks else None
         if worker is not None:
             worker.start()
@@ -61,8 +71,11 @@ def create_app(
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
             task.cancel()
+            sweep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweep
             checkpoint()
             if own_runtime:
                 runtime.close()
