@@ -146,6 +146,8 @@ def _change(
                 context=context,
                 actor=caller,
             )
+    # Read after the commit, outside the write transaction, which it need not hold up.
+    with runtime.db.read() as session:
         view = runtime.consent.overview(session, customer_id=customer_id, actor=Actor.system("api"))
     return ConsentChangeResult(
         receipt_id=record.receipt_id,
@@ -172,6 +174,7 @@ def import_tc_string(
             actor=caller,
             language=body.language,
         )
+    with runtime.db.read() as session:
         view = runtime.consent.overview(session, customer_id=customer_id, actor=Actor.system("api"))
     return ConsentChangeResult(
         receipt_id=record.receipt_id,

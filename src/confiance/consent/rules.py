@@ -73,6 +73,8 @@ class StateRow:
     manifest_seq: int
     expires_at: datetime | None
     channel: str = "api"
+    #: Since when this state holds.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,6 +203,7 @@ _STATES = select(
     ConsentState.manifest_seq,
     ConsentState.expires_at,
     ConsentState.channel,
+    ConsentState.at,
 ).where(ConsentState.customer_id == bindparam("customer_id"))
 _INSERT_EVENT = insert(ConsentEvent).returning(ConsentEvent.id)
 _UPDATE_STATE = (
@@ -588,7 +589,9 @@ class ConsentLedger:
     def _load_states(self, session: Session, customer_id: uuid.UUID) -> dict[str, StateRow]:
         rows = session.connection().execute(_STATES, {"customer_id": customer_id})
         return {
-            r.target: StateRow(r.state, r.manifest_seq, _aware(r.expires_at), r.channel)
+            r.target: StateRow(
+                r.state, r.manifest_seq, _aware(r.expires_at), r.channel, _aware(r.at)
+            )
             for r in rows
         }
 
@@ -717,7 +720,7 @@ class ConsentLedger:
                     target=spec.key,
                     legal_basis=spec.legal_basis.value,
                     row=row,
-                    since=self._since(session, customer_id, spec.key) if row else None,
+                    since=row.at if row else None,
                     allowed=verdict.allowed,
                     reason=verdict.reason,
                 )
@@ -729,7 +732,7 @@ class ConsentLedger:
                     target=scope,
                     legal_basis=None,
                     row=row,
-                    since=self._since(session, customer_id, scope) if row else None,
+                    since=row.at if row else None,
                     allowed=None,
                     reason=None,
                 )
@@ -737,14 +740,6 @@ class ConsentLedger:
         sale = states.get(SALE_SHARING)
         gpc = sale is not None and sale.state == State.REFUSED and sale.channel == "gpc"
         return Overview(customer_id, loaded.seq, items, gpc)
-
-    @staticmethod
-    def _since(session: Session, customer_id: uuid.UUID, target: str) -> datetime | None:
-        return session.execute(
-            select(ConsentState.at).where(
-                ConsentState.customer_id == customer_id, ConsentState.target == target
-            )
-        ).scalar_one_or_none()
 
     def verdicts(
         self, session: Session, *, customer_id: uuid.UUID, actor: Actor

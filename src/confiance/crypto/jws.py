@@ -159,14 +159,26 @@ def jwk_thumbprint(public_key: bytes) -> str:
     return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
+# Importing a key costs more than signing with it; keep the few in use (by seed object, held
+# so that its id cannot be reused by another while cached).
+_IMPORTED: dict[int, tuple[Secret, OKPKey]] = {}
+
+
 def _private_key(seed: Secret) -> OKPKey:
+    hit = _IMPORTED.get(id(seed))
+    if hit is not None and hit[0] is seed:
+        return hit[1]
     if len(seed) != _KEY_SIZE:
         raise ValueError("an Ed25519 seed is 32 bytes")
     # Through a JWK rather than a key object: every joserfc 1.x imports this form.
     public_key = Signer(seed).public_key
-    return OKPKey.import_key(
+    key = OKPKey.import_key(
         {"kty": "OKP", "crv": "Ed25519", "x": _b64url(public_key), "d": _b64url(seed.reveal())}
     )
+    if len(_IMPORTED) >= 8:
+        _IMPORTED.clear()
+    _IMPORTED[id(seed)] = (seed, key)
+    return key
 
 
 def _public_key(public_key: bytes) -> OKPKey:
