@@ -20,9 +20,9 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Column, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from confiance import clock
@@ -52,6 +52,7 @@ from confiance.consent.rules import (
     uses_sensitive_data,
 )
 from confiance.db import Database
+from confiance.db.bulk import bind_value
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import UnknownPurpose
 from confiance.manifest.models import ManifestVersion
@@ -589,10 +590,7 @@ class ConsentLedger:
     def _load_states(self, session: Session, customer_id: uuid.UUID) -> dict[str, StateRow]:
         rows = session.connection().execute(_STATES, {"customer_id": customer_id})
         return {
-            r.target: StateRow(
-                r.state, r.manifest_seq, _aware(r.expires_at), r.channel, _aware(r.at)
-            )
-            for r in rows
+            r.target: StateRow(r.state, r.manifest_seq, r.expires_at, r.channel, r.at) for r in rows
         }
 
     def states(self, session: Session, *, customer_id: uuid.UUID) -> dict[str, StateRow]:
@@ -662,6 +660,13 @@ class ConsentLedger:
         until = None if verdict.valid_until is None else verdict.valid_until.timestamp()
         self._decisions[key] = (verdict, until)
         return verdict
+
+    def decision(
+        self, session: Session, *, customer_id: uuid.UUID, purpose: str, actor: Actor
+    ) -> Verdict:
+        """:meth:`verdict` for a caller that must hold the ``consent.read`` scope."""
+        actor.require("consent.read")
+        return self.verdict(session, customer_id=customer_id, purpose=purpose)
 
     def _manifest(self, session: Session, seq: int) -> LoadedManifest:
         loaded = self._manifests.get(seq)
@@ -881,7 +886,11 @@ class ConsentLedger:
 
         if consent:
             params["baseline"] = baseline
-            params["now"] = clock.now() if pg else _sqlite_time(clock.now())
+            params["now"] = bind_value(
+                db.engine.dialect,
+                cast(Column[Any], ConsentState.__table__.c.expires_at),
+                clock.now(),
+            )
             conditions += [
                 f"s.target = {ph('purpose')}",
                 "s.state = 'given'",
@@ -955,17 +964,6 @@ class ConsentLedger:
 
 def _fields(record: ChangeRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__dataclass_fields__}
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=clock.now().tzinfo)
-
-
-def _sqlite_time(moment: datetime) -> str:
-    # The format SQLAlchemy stores DateTime values in on SQLite, so strings compare in order.
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _as_uuid_text(value: Any) -> str:

@@ -12,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import FromClause, Table
+from sqlalchemy import Column, FromClause, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-__all__ = ["BulkInsert"]
+__all__ = ["BulkInsert", "bind_value"]
+
+
+def bind_value(dialect: Dialect, column: Column[Any], value: Any) -> Any:
+    """``value`` as SQLAlchemy would bind it for ``column`` on this dialect, for statements
+    sent to the driver directly."""
+    processor = column.type._cached_bind_processor(dialect)
+    return value if processor is None else processor(value)
 
 
 class BulkInsert:
@@ -42,8 +49,7 @@ class BulkInsert:
 
     def convert(self, dialect: Dialect, column: str, value: Any) -> Any:
         """``value`` as SQLAlchemy would bind it for ``column`` on this dialect."""
-        processor = self.table.c[column].type._cached_bind_processor(dialect)
-        return value if processor is None else processor(value)
+        return bind_value(dialect, self.table.c[column], value)
 
     def run(self, session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
