@@ -221,8 +221,9 @@ async def decision(
     if gpc_requested(request.headers.getlist("sec-gpc")):
         await run_in_threadpool(_record_gpc, runtime, request, customer_id, caller)
     with runtime.db.read() as session:
-        caller.require("consent.read")
-        verdict = runtime.consent.verdict(session, customer_id=customer_id, purpose=purpose)
+        verdict = runtime.consent.decision(
+            session, customer_id=customer_id, purpose=purpose, actor=caller
+        )
     return DecisionRead(purpose=purpose, allowed=verdict.allowed, reason=verdict.reason)
 
 
