@@ -8,13 +8,13 @@ from importlib import resources
 
 from sqlalchemy import select
 
+from confiance import overview
 from confiance.actors import Actor
 from confiance.demo.generator import CustomerFactory
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis
 from confiance.runtime import Runtime
 from confiance.vault.models import Customer
-from confiance.vault.service import Vault
 
 __all__ = ["EXAMPLE_MANIFEST", "example_manifest_text", "load_example_manifest", "populate"]
 
@@ -74,4 +74,4 @@ def some_customer(runtime: Runtime) -> uuid.UUID | None:
 
 def customer_count(runtime: Runtime) -> int:
     with runtime.db.transaction() as session:
-        return Vault.count(session)
+        return overview.summary(session).customers

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from confiance import clock
@@ -517,8 +517,3 @@ class Vault:
         ]
         self.audit.record_many(session, list(events))
         return found
-
-    # -- statistics -------------------------------------------------------------------------
-    @staticmethod
-    def count(session: Session) -> int:
-        return int(session.execute(select(func.count()).select_from(Customer)).scalar_one())
