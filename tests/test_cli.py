@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -39,7 +40,10 @@ def test_init_creates_a_private_key_file_and_is_idempotent(cli: CliRunner, tmp_p
     again = cli.invoke(app, ["init"])
     assert again.exit_code == 0, again.output
     assert key_file.read_bytes() == content
-    assert "keyring" not in result.output.lower() or "0600" in result.output
+    assert str(key_file) in result.output and "0600" in result.output
+    ring = json.loads(content)
+    for secret in [k["key"] for k in ring["keks"]] + [ring["blind_index_key"]]:
+        assert secret not in result.output
 
 
 def test_manifest_check_reports_lines_and_exits_non_zero(cli: CliRunner, tmp_path: Path) -> None:

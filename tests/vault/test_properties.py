@@ -1,5 +1,5 @@
-"""Property tests: whatever a caller sends, the vault returns exactly what it accepted, or
-refuses the whole request and stores nothing."""
+"""Property test: whatever valid names and orders a caller sends, the vault gives back exactly
+what it accepted, for the fields the purpose needs."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from confiance.actors import Actor
-from confiance.errors import ConfianceError
 from confiance.runtime import Runtime
-from confiance.vault.models import Customer, FieldValue
 from tests.support import manifest_of
 
 NAMES = st.text(
@@ -36,14 +33,6 @@ SETTINGS = settings(
 )
 
 
-def _count(runtime: Runtime) -> tuple[int, int]:
-    with runtime.db.transaction() as s:
-        return (
-            s.execute(select(func.count()).select_from(Customer)).scalar_one(),
-            s.execute(select(func.count()).select_from(FieldValue)).scalar_one(),
-        )
-
-
 # One backend is enough for a property; both run the example-based tests.
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 @SETTINGS
@@ -53,18 +42,11 @@ def test_what_is_accepted_is_what_is_read_back(
 ) -> None:
     manifest = manifest_of(runtime)
     record = make_record() | {"first_name": first, "last_name": last, "orders": orders}
-    before = _count(runtime)
-    try:
-        with runtime.db.transaction() as s:
-            created = runtime.vault.collect(
-                s, actor=operator, purposes=make_record.purposes, values=record
-            )
-    except ConfianceError as exc:
-        # Refused as a whole: nothing stored, and the error does not echo the values.
-        assert _count(runtime) == before
-        problem = str(exc.to_problem())
-        assert first not in problem or len(first) < 3
-        return
+    # Every generated value is valid: the whole record must be accepted.
+    with runtime.db.transaction() as s:
+        created = runtime.vault.collect(
+            s, actor=operator, purposes=make_record.purposes, values=record
+        )
     expected = {k: manifest.fields_by_name[k].normalize(v) for k, v in record.items()}
     with runtime.db.transaction() as s:
         view = runtime.vault.read(
