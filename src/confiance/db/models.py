@@ -4,9 +4,24 @@ from confiance.apikeys import models as apikeys
 from confiance.audit import models as audit
 from confiance.consent import models as consent
 from confiance.db.base import Base
+from confiance.erasure import models as erasure
 from confiance.keys import models as keys
+from confiance.mail import models as mail
 from confiance.manifest import models as manifest
+from confiance.rights import models as rights
 from confiance.vault import models as vault
 from confiance.webhooks import models as webhooks
 
-__all__ = ["Base", "apikeys", "audit", "consent", "keys", "manifest", "vault", "webhooks"]
+__all__ = [
+    "Base",
+    "apikeys",
+    "audit",
+    "consent",
+    "erasure",
+    "keys",
+    "mail",
+    "manifest",
+    "rights",
+    "vault",
+    "webhooks",
+]

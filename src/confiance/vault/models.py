@@ -26,6 +26,12 @@ class Customer(Base):
     consent_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: Processing restricted (GDPR art. 18): the data is only stored, and read only for a
+    #: legal obligation, until the restriction is lifted.
+    restricted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: Erased except for fields under a legal hold, which only their legal-obligation purpose
+    #: may still read.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class FieldValue(Base):

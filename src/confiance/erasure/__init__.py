@@ -1,0 +1,1 @@
+"""Erasure by crypto-shredding, legal holds, connectors, certificates and the erasure log."""

@@ -1,0 +1,1 @@
+"""Mail to customers: a transactional outbox delivered over SMTP (or to a folder in the demo)."""
