@@ -8,6 +8,7 @@ the environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ __all__ = [
     "AuditSettings",
     "CryptoSettings",
     "DatabaseSettings",
+    "ErasureSettings",
+    "MailSettings",
+    "RightsSettings",
     "ServerSettings",
     "Settings",
 ]
@@ -101,6 +105,73 @@ class ServerSettings(BaseModel):
     )
 
 
+class MailSettings(BaseModel):
+    """Where mail to customers (verification codes, answers to requests) goes."""
+
+    sender: str = Field(
+        default="Confiance <no-reply@confiance.example>",
+        description="The From header of every message.",
+    )
+    host: str | None = Field(
+        default=None,
+        description=(
+            "SMTP server. Empty (and no directory): mail stays in the outbox and "
+            "'confiance mail status' says so."
+        ),
+    )
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="'starttls' (port 587), 'tls' (implicit TLS, 465) or 'none' (local relay).",
+    )
+    username: str | None = Field(default=None, description="SMTP user, if the server asks.")
+    password: SecretStr | None = Field(default=None, description="SMTP password.")
+    timeout_seconds: float = Field(default=10.0, gt=0, description="SMTP connection timeout.")
+    directory: Path | None = Field(
+        default=None,
+        description=(
+            "Write each message as an .eml file in this directory instead of sending it (the "
+            "demo uses 'mail' in the data directory, so its mails can be read locally)."
+        ),
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, description="While serving, look for mail to send this often."
+    )
+
+
+class RightsSettings(BaseModel):
+    """Rights requests: verification codes and deadlines."""
+
+    code_ttl_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="How long a one-time code is valid."
+    )
+    code_attempts: int = Field(
+        default=5, ge=1, le=20, description="Wrong codes allowed before a code is burnt."
+    )
+    codes_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="Codes sent to one address per rolling hour, at most (more are not sent).",
+    )
+    due_soon_days: int = Field(
+        default=7, ge=0, description="A request due within this many days is listed as due soon."
+    )
+    time_zone: str = Field(
+        default="Europe/Paris",
+        description="Where deadlines fall due: a deadline is the end of that day, there.",
+    )
+
+
+class ErasureSettings(BaseModel):
+    log_file: Path | None = Field(
+        default=None,
+        description=(
+            "Append-only file, outside the database, listing erased customers by pseudonymous "
+            "id; replayed on restore. Empty means 'erasure-log.jsonl' in the data directory."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All settings of a Confiance installation."""
 
@@ -118,6 +189,9 @@ class Settings(BaseSettings):
     crypto: CryptoSettings = Field(default_factory=CryptoSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    rights: RightsSettings = Field(default_factory=RightsSettings)
+    erasure: ErasureSettings = Field(default_factory=ErasureSettings)
 
     @property
     def database_url(self) -> str:
@@ -132,3 +206,7 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.audit.checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
+    @property
+    def erasure_log_path(self) -> Path:
+        return self.erasure.log_file or self.data_dir / "erasure-log.jsonl"

@@ -378,6 +378,44 @@ class Vault:
             id=customer_id, pseudonym=None, purpose=purpose, values=values, manifest_seq=loaded.seq
         )
 
+    def subject_values(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        customer_id: uuid.UUID,
+        reason: str,
+    ) -> dict[str, Any]:
+        """Every value held about one customer, decrypted, for that customer's own rights
+        (access, portability, erasure connectors): no purpose applies, so none is checked; the
+        actor and ``reason`` (e.g. ``rights.access``) are audited before anything is decrypted.
+        """
+        customer = session.execute(
+            select(Customer.wrapped_key).where(Customer.id == customer_id)
+        ).scalar_one_or_none()
+        if customer is None:
+            raise CustomerNotFound(str(customer_id), purpose=reason)
+        rows = session.execute(
+            select(FieldValue.field, FieldValue.ciphertext)
+            .where(FieldValue.customer_id == customer_id)
+            .order_by(FieldValue.field)
+        ).all()
+        self.audit.record(
+            session,
+            AuditEvent(
+                action="vault.subject_read",
+                actor=actor.label,
+                customer_pid=str(customer_id),
+                purpose=reason,
+                fields=tuple(r.field for r in rows),
+            ),
+        )
+        owner = str(customer_id)
+        data_key = self.keys.get().unwrap(customer, owner=owner)
+        return {
+            r.field: _decode(data_key.open(r.ciphertext, ctx=context(owner, r.field))) for r in rows
+        }
+
     def pseudonym(self, customer_id: str) -> str:
         """A stable keyed pseudonym of a customer, for purposes that must not see the id."""
         return self._indexer.digest("pseudonym/customer", customer_id).hex()[:32]
