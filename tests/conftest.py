@@ -21,6 +21,7 @@ from confiance.config import Settings
 from confiance.crypto import Keyring
 from confiance.db import Database
 from confiance.db.models import Base
+from tests.support import ManualClock
 
 if TYPE_CHECKING:
     from confiance.runtime import Runtime
@@ -151,3 +152,14 @@ def make_record(runtime: Runtime) -> Any:
 
     make.purposes = purposes  # type: ignore[attr-defined]
     return make
+
+
+@pytest.fixture
+def manual_clock() -> Iterator[ManualClock]:
+    """The Confiance clock set by hand for the test, starting at the real time."""
+    from confiance import clock
+
+    moved = ManualClock()
+    clock.set_clock(lambda: moved.now)
+    yield moved
+    clock.set_clock(None)

@@ -15,6 +15,8 @@ SCOPES = {
     "consent.write": "record customers' decisions (grant, refuse, withdraw, object, opt out)",
     "audiences": "export the customers a purpose of the key may process",
     "webhooks": "manage webhook subscriptions and read their delivery log",
+    "rights.read": "read the queue of rights requests and their history",
+    "rights.manage": "act on rights requests: assign, verify, approve, refuse, extend",
 }
 
 

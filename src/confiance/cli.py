@@ -30,15 +30,18 @@ from confiance import __version__
 from confiance.actors import SCOPES, Actor
 from confiance.apikeys import service as apikeys
 from confiance.audit.errors import AuditChainBroken
+from confiance.backup import cli as backup_cli
 from confiance.config import Settings
 from confiance.consent.rules import State
 from confiance.consent.service import Change, ConsentContext
 from confiance.consent.tcf.cli import tcf_app
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
+from confiance.mail import cli as mail_cli
 from confiance.manifest import service as manifest_service
 from confiance.manifest.checks import check_file, format_problems
 from confiance.receipts.cli import receipts_app
+from confiance.rights import cli as rights_cli
 from confiance.runtime import Runtime, initialize
 from confiance.webhooks import cli as webhooks_cli
 
@@ -173,6 +176,11 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         )
         return
     runtime = Runtime.open(settings)
+    try:
+        runtime.require_erasures_applied()
+    except ConfianceError as exc:
+        runtime.close()
+        raise _fail(exc) from None
     uvicorn.run(
         create_app(runtime, own_runtime=True, deliver_webhooks=True),
         host=host,
@@ -195,6 +203,10 @@ def demo(
     from confiance.demo import service as demo_service
 
     settings = _settings(data_dir)
+    if settings.mail.host is None and settings.mail.directory is None:
+        # The demo's mail (one-time codes, answers to requests) lands in a local folder.
+        mail = settings.mail.model_copy(update={"directory": settings.data_dir / "mail"})
+        settings = settings.model_copy(update={"mail": mail})
     initialize(settings)
     runtime = Runtime.open(settings)
     actor = Actor.system("demo")
@@ -240,6 +252,10 @@ def demo(
             markup=False,
             highlight=False,
         )
+    say(
+        f"Mail to customers (one-time codes, answers) is written to {settings.mail.directory}/ "
+        "as .eml files."
+    )
     say(f"Confiance demo: [bold green]{url}[/]  (API description: {url}openapi.json)")
     if serve_after:
         _serve(settings, host=host, port=port, workers=1)
@@ -625,6 +641,9 @@ def consent_daily(
 
 
 app.add_typer(webhooks_cli.build_app(open_runtime=_runtime, operator=_operator), name="webhooks")
+app.add_typer(rights_cli.build_app(open_runtime=_runtime, operator=_operator), name="rights")
+app.add_typer(mail_cli.build_app(open_runtime=_runtime), name="mail")
+backup_cli.register(app, open_runtime=_runtime, make_settings=_settings, operator=_operator)
 
 
 @app.command()

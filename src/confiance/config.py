@@ -156,10 +156,6 @@ class RightsSettings(BaseModel):
     due_soon_days: int = Field(
         default=7, ge=0, description="A request due within this many days is listed as due soon."
     )
-    time_zone: str = Field(
-        default="Europe/Paris",
-        description="Where deadlines fall due: a deadline is the end of that day, there.",
-    )
 
 
 class ErasureSettings(BaseModel):

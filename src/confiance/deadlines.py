@@ -142,11 +142,12 @@ def opt_out_due(*, received: datetime) -> datetime:
     return _end_of(add_business_days(day, 15, jurisdiction=Jurisdiction.CCPA), Jurisdiction.CCPA)
 
 
-def standing(due: datetime, *, now: datetime | None = None) -> Standing:
-    """Overdue, due within :data:`DUE_SOON`, or on time, at ``now`` (default: the clock)."""
+def standing(due: datetime, *, now: datetime | None = None, soon: timedelta = DUE_SOON) -> Standing:
+    """Overdue, due within ``soon`` (:data:`DUE_SOON` by default), or on time, at ``now``
+    (default: the clock)."""
     now = now or clock.now()
     if now > due:
         return Standing.OVERDUE
-    if due - now < DUE_SOON:
+    if due - now < soon:
         return Standing.DUE_SOON
     return Standing.ON_TIME

@@ -4,10 +4,11 @@ of an installation. The CLI, the API and the tests build it from :class:`Setting
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,9 +20,15 @@ from confiance.consent.receipting import receipt_issuer
 from confiance.consent.service import ConsentLedger
 from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
 from confiance.db import Database, migrate
+from confiance.erasure import connectors as erasure_connectors
+from confiance.erasure.log import ErasureLogFile
+from confiance.erasure.service import ConnectorOutcome, Eraser
 from confiance.errors import ConfianceError, ConfigurationError
 from confiance.keys import service as keys_service
+from confiance.mail import service as mail_service
+from confiance.manifest.schemas import Manifest
 from confiance.manifest.service import LoadedManifest
+from confiance.rights.service import RightsDesk
 from confiance.vault.errors import VaultError
 from confiance.vault.service import Vault
 from confiance.webhooks import service as webhooks_service
@@ -40,6 +47,8 @@ class Runtime:
     vault: Vault
     consent: ConsentLedger
     auth_cache: AuthCache
+    eraser: Eraser
+    rights: RightsDesk
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
@@ -67,14 +76,32 @@ class Runtime:
         consent = ConsentLedger(
             audit=audit, receipts=receipt_issuer(keys), outbox=webhooks_service.enqueue
         )
+        vault = Vault(keys=keys, audit=audit, consent=consent)
+        eraser = Eraser(
+            keys=keys,
+            audit=audit,
+            log_file=ErasureLogFile(settings.erasure_log_path),
+            outbox=webhooks_service.enqueue,
+            connectors=run_connectors,
+        )
         return cls(
             settings=settings,
             db=db,
             keys=keys,
             audit=audit,
-            vault=Vault(keys=keys, audit=audit, consent=consent),
+            vault=vault,
             consent=consent,
             auth_cache=AuthCache(settings.server.api_key_cache_seconds),
+            eraser=eraser,
+            rights=RightsDesk(
+                keys=keys,
+                audit=audit,
+                vault=vault,
+                consent=consent,
+                eraser=eraser,
+                settings=settings.rights,
+                mail=mail_service.enqueue,
+            ),
         )
 
     @contextmanager
@@ -127,8 +154,28 @@ class Runtime:
 
         return hook
 
+    def require_erasures_applied(self) -> None:
+        """Refuse to serve a database that still holds data of a customer the erasure log
+        lists (a backup restored by hand, without the replay): see docs/backup.md."""
+        from confiance.backup.service import require_erasures_applied
+
+        with self.db.read() as session:
+            require_erasures_applied(session, log_file=self.eraser.log_file)
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def run_connectors(manifest: Manifest, identity: Mapping[str, Any]) -> list[ConnectorOutcome]:
+    """Run the manifest's erasure connectors with the identity values they match on."""
+    lookups = {f.name for f in manifest.fields if f.lookup} | {"customer_id"}
+    matched = {k: v for k, v in identity.items() if k in lookups and v is not None}
+    return [
+        ConnectorOutcome(
+            name=r.name, action=r.action, rows=r.rows, status=r.status, error_kind=r.error_kind
+        )
+        for r in erasure_connectors.run(manifest, identity=matched)
+    ]
 
 
 def _keyring_source(settings: Settings) -> KeyringSource:

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,7 +16,6 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from confiance import clock
 from confiance.actors import Actor
 from confiance.runtime import Runtime
 from confiance.webhooks import service, worker
@@ -143,25 +142,6 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     with Receiver() as r:
         yield r
-
-
-class ManualClock:
-    """The Confiance clock, starting at the real time and moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
-@pytest.fixture
-def manual_clock() -> Iterator[ManualClock]:
-    c = ManualClock()
-    clock.set_clock(lambda: c.now)
-    yield c
-    clock.set_clock(None)
 
 
 #: One message at a time and no jitter: the tests read each step.

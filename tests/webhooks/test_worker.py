@@ -19,9 +19,9 @@ from confiance.keys import service as keys_service
 from confiance.runtime import Runtime
 from confiance.webhooks import service, worker
 from confiance.webhooks.models import DeliveryAttempt, OutboxMessage, WebhookSubscription
+from tests.support import ManualClock
 from tests.webhooks.conftest import (
     POLICY,
-    ManualClock,
     Receiver,
     Subscribed,
     consent_payload,

@@ -74,7 +74,9 @@ __all__ = [
     "evidence_of",
 ]
 
-CHANNELS = frozenset({"privacy_center", "api", "import", "gpc", "tcf", "controller"})
+CHANNELS = frozenset(
+    {"privacy_center", "api", "import", "gpc", "tcf", "controller", "rights_request"}
+)
 _CONTROLLER_STATES = frozenset({State.REVOKED, State.INVALIDATED})
 _CACHE_SIZE = 200_000
 

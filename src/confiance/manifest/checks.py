@@ -21,12 +21,16 @@ from confiance.manifest import taxonomy
 from confiance.manifest.errors import ManifestInvalid
 from confiance.manifest.loader import LineMap, Path, Problem, format_path, parse
 from confiance.manifest.schemas import (
+    CUSTOMER_ID,
     LOOKUP_TYPES,
+    Connector,
+    ConnectorAction,
     FieldSpec,
     FieldType,
     LegalBasis,
     Localized,
     Manifest,
+    is_sqlite_file_url,
 )
 
 __all__ = [
@@ -492,6 +496,101 @@ def _tcf(ctx: _Context) -> Iterator[Problem]:
             )
 
 
+def _connectors(ctx: _Context) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for i, connector in enumerate(ctx.manifest.connectors):
+        name_path: Path = ("connectors", i, "name")
+        if connector.name in first:
+            yield ctx.problem(
+                name_path,
+                "duplicate-connector",
+                f"the connector '{connector.name}' is already declared at line "
+                f"{first[connector.name]}; rename one, since results are reported by name",
+            )
+        else:
+            first[connector.name] = ctx.lines.line(name_path)
+        yield from _connector_url(ctx, i, connector)
+        yield from _connector_match(ctx, i, connector)
+        yield from _connector_action(ctx, i, connector)
+
+
+def _connector_url(ctx: _Context, i: int, connector: Connector) -> Iterator[Problem]:
+    if connector.url is None and connector.url_env is None:
+        yield ctx.problem(
+            ("connectors", i),
+            "connector-without-url",
+            f"the connector '{connector.name}' does not say where its database is; add "
+            "'url_env:' with the name of the environment variable that holds its URL",
+        )
+    elif connector.url is not None and connector.url_env is not None:
+        yield ctx.problem(
+            ("connectors", i, "url"),
+            "connector-url-and-url-env",
+            f"the connector '{connector.name}' has both 'url' and 'url_env'; keep one",
+        )
+    # The URL itself is never quoted back: a URL pasted here by mistake may hold a password.
+    if connector.url is not None and not is_sqlite_file_url(connector.url):
+        yield ctx.problem(
+            ("connectors", i, "url"),
+            "connector-url-not-sqlite",
+            f"the connector '{connector.name}' has a 'url' that is not a SQLite file "
+            "('sqlite:///path/to/file.db'); other databases need credentials, which do not "
+            "belong in the manifest: put the URL in an environment variable and name it with "
+            "'url_env:'",
+        )
+
+
+def _connector_match(ctx: _Context, i: int, connector: Connector) -> Iterator[Problem]:
+    name = connector.match.field
+    if name == CUSTOMER_ID:
+        return
+    path: Path = ("connectors", i, "match", "field")
+    spec = ctx.manifest.fields_by_name.get(name)
+    if spec is None:
+        lookups = sorted(f.name for f in ctx.manifest.fields if _is_lookup(f))
+        close = _close_match(name, [*lookups, CUSTOMER_ID])
+        hint = f"did you mean '{close}'?" if close else _MATCH_CHOICES
+        yield ctx.problem(
+            path,
+            "connector-unknown-field",
+            f"the connector '{connector.name}' matches on '{name}', which the manifest does "
+            f"not declare; {hint}",
+        )
+    elif not _is_lookup(spec):
+        yield ctx.problem(
+            path,
+            "connector-not-lookup-field",
+            f"the connector '{connector.name}' matches on '{name}', which does not identify "
+            f"a customer; {_MATCH_CHOICES}",
+        )
+
+
+_MATCH_CHOICES = (
+    "match on an email or phone field declared with 'lookup: true', or on 'customer_id'"
+)
+
+
+def _is_lookup(spec: FieldSpec) -> bool:
+    return spec.lookup and spec.type in LOOKUP_TYPES
+
+
+def _connector_action(ctx: _Context, i: int, connector: Connector) -> Iterator[Problem]:
+    if connector.action is ConnectorAction.MASK and not connector.columns:
+        yield ctx.problem(
+            ("connectors", i, "columns" if connector.columns is not None else "action"),
+            "connector-mask-without-columns",
+            f"the connector '{connector.name}' masks rows but names no column; add "
+            "'columns:' with each column to mask and its new value ('null' or a fixed text)",
+        )
+    if connector.action is ConnectorAction.DELETE and connector.columns is not None:
+        yield ctx.problem(
+            ("connectors", i, "columns"),
+            "connector-delete-with-columns",
+            f"the connector '{connector.name}' deletes whole rows, so 'columns' has no "
+            "effect; remove it, or use 'action: mask'",
+        )
+
+
 _CHECKS: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
     _duplicates,
     _categories,
@@ -506,4 +605,5 @@ _CHECKS: tuple[Callable[[_Context], Iterator[Problem]], ...] = (
     _pseudonymised,
     _consent_validity,
     _tcf,
+    _connectors,
 )

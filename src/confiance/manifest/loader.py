@@ -390,12 +390,18 @@ def _allowed_keys(parent: Path) -> list[str]:
     for step in parent:
         if isinstance(step, int):
             continue
-        info = model.model_fields.get(step)
+        info = _field_named(model, step)
         inner = _model_in(info.annotation) if info is not None else None
         if inner is None:
             return []
         model = inner
-    return list(model.model_fields)
+    # The names written in files: a field's alias where it has one (``schema`` for db_schema).
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _field_named(model: type[BaseModel], key: object) -> Any:
+    """The field that ``key``, as written in a file, names."""
+    return next((i for n, i in model.model_fields.items() if (i.alias or n) == key), None)
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -27,6 +27,8 @@ from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from confiance.consent.tcf.mapping import TcfMapping
 from confiance.manifest.errors import (
@@ -37,9 +39,13 @@ from confiance.manifest.errors import (
 )
 
 __all__ = [
+    "CUSTOMER_ID",
     "FORMAT_VERSION",
     "ISO_COUNTRIES",
     "LOOKUP_TYPES",
+    "Connector",
+    "ConnectorAction",
+    "ConnectorMatch",
     "Controller",
     "Dpo",
     "Duration",
@@ -55,6 +61,7 @@ __all__ = [
     "RetentionAction",
     "RetentionStart",
     "Safeguard",
+    "is_sqlite_file_url",
 ]
 
 # ISO 3166-1 alpha-2, officially assigned codes. Kept here rather than taken from a package so
@@ -357,6 +364,98 @@ class PurposeSpec(_Model):
         return None if self.consent_validity is None else Duration.parse(self.consent_validity)
 
 
+class ConnectorAction(StrEnum):
+    """What a connector does to the rows that match the customer."""
+
+    DELETE = "delete"
+    MASK = "mask"
+
+
+#: The ``match.field`` of a connector that matches on Confiance's own customer id (the UUID
+#: that webhooks and the API give to other systems) rather than on a manifest field.
+CUSTOMER_ID = "customer_id"
+
+# Table, schema and column names of another system. Only plain identifiers: SQLAlchemy quotes
+# them when they need it (upper case, reserved words), and nothing else can reach a statement.
+# 63 is PostgreSQL's limit.
+_SQL_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _sql_identifier(value: str) -> str:
+    if not _SQL_IDENTIFIER.fullmatch(value):
+        raise ValueError(
+            "must be a plain SQL name: letters, digits and '_', starting with a letter or '_', "
+            "at most 63 characters"
+        )
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.fullmatch(value):
+        raise ValueError(
+            "must be the name of an environment variable, such as 'CRM_DATABASE_URL' "
+            "(letters, digits and '_'), not the URL itself"
+        )
+    return value
+
+
+def _mask_columns(value: dict[str, str | None]) -> dict[str, str | None]:
+    # Checked here rather than on each key, so that the message names the column: an error
+    # on a key is located by pydantic as '[key]'.
+    for name in value:
+        if not _SQL_IDENTIFIER.fullmatch(name):
+            raise ValueError(
+                f"names the column '{name}', which is not a plain SQL name: letters, digits "
+                "and '_', starting with a letter or '_', at most 63 characters"
+            )
+    return value
+
+
+SqlIdentifier = Annotated[str, AfterValidator(_sql_identifier)]
+
+
+def is_sqlite_file_url(url: str) -> bool:
+    """Whether ``url`` is a SQLAlchemy URL of a SQLite *file*, the only URL a manifest may hold.
+
+    Any other database needs credentials, which belong in the environment, not in a file kept
+    under version control; an in-memory database would be a new, empty one.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
+class ConnectorMatch(_Model):
+    """Which rows belong to the customer: those whose ``column`` holds the customer's value of
+    ``field`` (a lookup field, or ``customer_id``)."""
+
+    column: SqlIdentifier
+    field: Identifier
+
+
+class Connector(_Model):
+    """A table in another of the company's databases (a CRM, a shop, a newsletter tool) where
+    an erasure must reach: its rows for the customer are deleted or masked."""
+
+    name: Identifier
+    description: Text | None = None
+    #: The environment variable that holds the SQLAlchemy URL: credentials stay out of the
+    #: manifest.
+    url_env: Annotated[str, AfterValidator(_env_name)] | None = None
+    #: A SQLite file's URL, written in the manifest itself (``sqlite:///path``); checked.
+    url: Text | None = None
+    #: ``schema`` in the file; renamed because pydantic models already have a ``schema``.
+    db_schema: SqlIdentifier | None = Field(default=None, alias="schema")
+    table: SqlIdentifier
+    match: ConnectorMatch
+    action: Annotated[ConnectorAction, _Lax]
+    #: For ``mask``: each column set to a fixed text, or to NULL for ``null``.
+    columns: Annotated[dict[str, str | None], AfterValidator(_mask_columns)] | None = None
+
+
 FORMAT_VERSION = 1
 
 
@@ -375,6 +474,8 @@ class Manifest(_Model):
     #: How IAB TCF purposes in a TC string map to this manifest's purposes, for importing the
     #: decisions a consent management platform collected.
     tcf: TcfMapping | None = None
+    #: The company's other databases where an erasure must reach (see docs/connectors.md).
+    connectors: list[Connector] = []
 
     # cached_property writes to the instance __dict__ directly, which a frozen model allows; a
     # manifest is built once and then read on every request.

@@ -12,6 +12,7 @@ __all__ = [
     "FieldNotNeeded",
     "NothingToCollect",
     "ProcessingRefused",
+    "ProcessingRestricted",
     "PurposeNotGranted",
     "VaultError",
 ]
@@ -104,3 +105,18 @@ class NothingToCollect(VaultError):
 
     def __init__(self) -> None:
         super().__init__("Give at least one field value to collect.")
+
+
+class ProcessingRestricted(VaultError):
+    code = "processing-restricted"
+    status = 403
+    title = "Processing of this customer's data is restricted"
+    refused_access = True
+
+    def __init__(self, purpose: str, *, customer_id: str | None = None) -> None:
+        super().__init__(
+            f"The customer asked for their data to be restricted (GDPR art. 18): it is only "
+            f"stored, and '{purpose}' may not use it until the restriction is lifted.",
+            purpose=purpose,
+            customer_id=customer_id,
+        )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -31,7 +32,7 @@ from confiance.crypto import BlindIndexer, KeyringSource, SymmetricKey, context
 from confiance.db.bulk import BulkInsert
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import NotALookupField, UnknownField, UnknownPurpose
-from confiance.manifest.schemas import LegalBasis, Manifest, PurposeSpec
+from confiance.manifest.schemas import FieldSpec, LegalBasis, Manifest, PurposeSpec
 from confiance.manifest.service import LoadedManifest
 from confiance.vault.errors import (
     ConsentRequired,
@@ -39,6 +40,7 @@ from confiance.vault.errors import (
     FieldNotNeeded,
     NothingToCollect,
     ProcessingRefused,
+    ProcessingRestricted,
     PurposeNotGranted,
 )
 from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
@@ -126,7 +128,14 @@ _VALUES = BulkInsert(
 # Built once: a read runs on every request, and building a statement costs more than running
 # it. Only the fields the purpose needs are fetched; the others never leave the database.
 _READ = (
-    select(Customer.wrapped_key, Customer.consent_version, FieldValue.field, FieldValue.ciphertext)
+    select(
+        Customer.wrapped_key,
+        Customer.consent_version,
+        Customer.erased_at,
+        Customer.restricted_at,
+        FieldValue.field,
+        FieldValue.ciphertext,
+    )
     .select_from(Customer)
     .outerjoin(
         FieldValue,
@@ -206,6 +215,24 @@ class Vault:
             if spec.legal_basis is LegalBasis.CONSENT:
                 raise ConsentRequired(spec.key, customer_id=str(customer_id))
             raise ProcessingRefused(spec.key, customer_id=str(customer_id))
+
+    @staticmethod
+    def _check_standing(
+        spec: PurposeSpec,
+        customer_id: uuid.UUID,
+        *,
+        erased_at: datetime | None,
+        restricted_at: datetime | None,
+    ) -> None:
+        """An erased customer (fields kept under a legal hold) and a restricted one (GDPR art.
+        18) are processed only for a legal obligation; any other purpose finds nothing, or is
+        told the processing is restricted."""
+        if spec.legal_basis is LegalBasis.LEGAL_OBLIGATION:
+            return
+        if erased_at is not None:
+            raise CustomerNotFound(str(customer_id), purpose=spec.key)
+        if restricted_at is not None:
+            raise ProcessingRestricted(spec.key, customer_id=str(customer_id))
 
     def _prepare(
         self,
@@ -344,6 +371,12 @@ class Vault:
         )
         if not rows:
             raise CustomerNotFound(str(customer_id), purpose=purpose)
+        self._check_standing(
+            spec,
+            customer_id,
+            erased_at=rows[0].erased_at,
+            restricted_at=rows[0].restricted_at,
+        )
         self._check_consent(
             session, spec, customer_id, loaded=loaded, consent_version=rows[0].consent_version
         )
@@ -441,15 +474,68 @@ class Vault:
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
         spec = self._purpose(manifest, actor, purpose, customer_id)
-        self._check_consent(session, spec, customer_id)
         record = self._prepare(manifest, set(spec.fields), [purpose], values)
-        wrapped = session.execute(
-            select(Customer.wrapped_key).where(Customer.id == customer_id)
-        ).scalar_one_or_none()
-        if wrapped is None:
-            raise CustomerNotFound(str(customer_id), purpose=purpose)
+        return self._rewrite(
+            session,
+            manifest=manifest,
+            seq=loaded.seq,
+            actor=actor,
+            customer_id=customer_id,
+            record=record,
+            label=purpose,
+            check=lambda: self._check_consent(session, spec, customer_id),
+        )
+
+    def correct(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        customer_id: uuid.UUID,
+        values: Mapping[str, Any],
+    ) -> CollectedCustomer:
+        """Rectification the customer asked for (GDPR art. 16): any declared field, whatever
+        purpose holds it; audited under the purpose ``rights.rectification``."""
+        loaded = manifest_service.current(session)
+        manifest = loaded.manifest
+        record = self._prepare(
+            manifest, set(manifest.fields_by_name), ["rights.rectification"], values
+        )
+        return self._rewrite(
+            session,
+            manifest=manifest,
+            seq=loaded.seq,
+            actor=actor,
+            customer_id=customer_id,
+            record=record,
+            label="rights.rectification",
+            check=None,
+        )
+
+    def _rewrite(
+        self,
+        session: Session,
+        *,
+        manifest: Manifest,
+        seq: int,
+        actor: Actor,
+        customer_id: uuid.UUID,
+        record: Mapping[str, Any],
+        label: str,
+        check: Callable[[], None] | None,
+    ) -> CollectedCustomer:
+        found = session.execute(
+            select(Customer.wrapped_key, Customer.erased_at, Customer.restricted_at).where(
+                Customer.id == customer_id
+            )
+        ).one_or_none()
+        if found is None or found.erased_at is not None:
+            # Held fields of an erased customer are kept as they were.
+            raise CustomerNotFound(str(customer_id), purpose=label)
+        if check is not None:
+            check()
         owner = str(customer_id)
-        data_key = self.keys.get().unwrap(wrapped, owner=owner)
+        data_key = self.keys.get().unwrap(found.wrapped_key, owner=owner)
         now = clock.now()
         existing = set(
             session.execute(
@@ -495,11 +581,15 @@ class Vault:
                 action="vault.rectify",
                 actor=actor.label,
                 customer_pid=owner,
-                purpose=purpose,
+                purpose=label,
                 fields=names,
             ),
         )
-        return CollectedCustomer(customer_id, names, loaded.seq)
+        return CollectedCustomer(customer_id, names, seq)
+
+    def index_digest(self, spec: FieldSpec, index_key: str) -> bytes:
+        """The blind-index digest of a look-up field's index key (see ``FieldSpec.index_key``)."""
+        return self._indexer.digest(spec.name, index_key)
 
     # -- look-up ----------------------------------------------------------------------------
     def find(
@@ -530,6 +620,16 @@ class Vault:
                 .order_by(BlindIndexEntry.customer_id)
             ).scalars()
         )
+        if found and spec.legal_basis is not LegalBasis.LEGAL_OBLIGATION:
+            blocked = set(
+                session.execute(
+                    select(Customer.id).where(
+                        Customer.id.in_(found),
+                        (Customer.erased_at.is_not(None)) | (Customer.restricted_at.is_not(None)),
+                    )
+                ).scalars()
+            )
+            found = [c for c in found if c not in blocked]
         found = [
             c
             for c in found

@@ -18,6 +18,8 @@ from confiance import __version__, overview
 from confiance.config import Settings
 from confiance.consent import routes as consent_routes
 from confiance.errors import ConfianceError
+from confiance.mail.delivery import MailWorker
+from confiance.rights import routes as rights_routes
 from confiance.runtime import Runtime
 from confiance.vault import routes as vault_routes
 from confiance.web import problems
@@ -34,8 +36,9 @@ templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 def create_app(
     runtime: Runtime, *, own_runtime: bool = False, deliver_webhooks: bool = False
 ) -> FastAPI:
-    """The API. ``deliver_webhooks`` runs the outbox delivery worker inside the server (what
-    ``confiance serve`` does); tests and embedding applications may run it elsewhere."""
+    """The API. ``deliver_webhooks`` runs the outbox delivery workers (webhooks and mail)
+    inside the server (what ``confiance serve`` does); tests and embedding applications may
+    run them elsewhere."""
 
     def checkpoint() -> None:
         with runtime.db.transaction() as session:
@@ -65,11 +68,20 @@ def create_app(
         worker = BackgroundWorker(runtime.db, keys=runtime.keys) if deliver_webhooks else None
         if worker is not None:
             worker.start()
+        mailer = (
+            MailWorker(runtime.db, keys=runtime.keys, settings=runtime.settings)
+            if deliver_webhooks
+            else None
+        )
+        if mailer is not None:
+            mailer.start()
         try:
             yield
         finally:
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
+            if mailer is not None:
+                await asyncio.to_thread(mailer.stop)
             task.cancel()
             sweep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -95,6 +107,7 @@ def create_app(
     app.include_router(consent_routes.router)
     app.include_router(consent_routes.well_known)
     app.include_router(webhooks_routes.router)
+    app.include_router(rights_routes.router)
 
     @app.get("/health", tags=["service"])
     async def health(rt: Rt) -> dict[str, str]:
@@ -117,4 +130,6 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """Factory used by ``confiance serve`` workers (settings from the environment)."""
-    return create_app(Runtime.open(Settings()), own_runtime=True, deliver_webhooks=True)
+    runtime = Runtime.open(Settings())
+    runtime.require_erasures_applied()
+    return create_app(runtime, own_runtime=True, deliver_webhooks=True)
