@@ -87,8 +87,17 @@ def main() -> None:
             record = factory.customer()
             with_hold = i % 2 == 0
             fields = (
-                ("first_name", "last_name", "email", "phone", "street_address", "postal_code",
-                 "city", "orders", "payment_token")
+                (
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "phone",
+                    "street_address",
+                    "postal_code",
+                    "city",
+                    "orders",
+                    "payment_token",
+                )
                 if with_hold
                 else ("email", "phone", "payment_token")
             )
@@ -128,8 +137,7 @@ def main() -> None:
     backend = "PostgreSQL" if args.database_url else "SQLite"
     every = timings[True] + timings[False]
     console.print(
-        f"[bold]Erasing one customer among {args.customers:,}, {backend} "
-        f"({len(every)} erasures)[/]"
+        f"[bold]Erasing one customer among {args.customers:,}, {backend} ({len(every)} erasures)[/]"
     )
     console.print(f"  bare DELETE (cascade)   : median {statistics.median(bare) * 1000:6.2f} ms")
     for label, values in (
