@@ -39,6 +39,7 @@ __all__ = [
     "opt_out_due",
     "response_due",
     "standing",
+    "zone_of",
 ]
 
 #: A request is "due soon" when less than this remains.
@@ -67,6 +68,11 @@ class Standing(StrEnum):
     ON_TIME = "on_time"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+
+
+def zone_of(jurisdiction: Jurisdiction) -> ZoneInfo:
+    """The time zone a jurisdiction's deadlines are counted in."""
+    return _CALENDARS[jurisdiction].zone
 
 
 @lru_cache(maxsize=64)

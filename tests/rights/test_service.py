@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -570,3 +570,14 @@ def test_timedelta_due_soon_setting_is_used(runtime: Runtime, manual_clock: Manu
         assert (
             runtime.rights.get(session, request_id=request_id, actor=STAFF).standing == "due_soon"
         )
+
+
+def test_a_ccpa_deadline_is_written_as_a_californian_reads_it(
+    runtime: Runtime, manual_clock: ManualClock
+) -> None:
+    # 03:00 UTC on 10 March is still 9 March in California (and already 10 March in Paris).
+    manual_clock.now = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
+    verified(runtime, "jo@courriel.example", "access", jurisdiction="ccpa", language="en")
+    acknowledgement = mails_to(runtime, "jo@courriel.example")[-1]
+    # 9 March + 45 days = 23 April, counted in California.
+    assert "April 23, 2026" in acknowledgement.text

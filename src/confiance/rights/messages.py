@@ -153,8 +153,10 @@ def language_of(value: str | None) -> str:
     return "en" if value and value.lower().startswith("en") else "fr"
 
 
-def local_date(moment: datetime, language: str, zone: str = "Europe/Paris") -> str:
-    return format_date(moment.astimezone(ZoneInfo(zone)).date(), format="long", locale=language)
+def local_date(moment: datetime, language: str, zone: ZoneInfo | None = None) -> str:
+    """A deadline as the requester reads it: the day in the zone it is counted in."""
+    local = moment.astimezone(zone or ZoneInfo("Europe/Paris"))
+    return format_date(local.date(), format="long", locale=language_of(language))
 
 
 def outcome_text(key: str, language: str, **values: str) -> str:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -178,6 +179,10 @@ class RequestView:
 def _reference() -> str:
     raw = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
     return f"R-{raw[:4]}-{raw[4:]}"
+
+
+def _zone(row: RightsRequest) -> ZoneInfo:
+    return deadlines.zone_of(Jurisdiction(row.jurisdiction))
 
 
 def _token_hash(token: str) -> bytes:
@@ -533,7 +538,12 @@ class RightsDesk:
         row.acknowledged_at = now
         note = None if len(customers) <= 1 else f"{len(customers)} customers share this address"
         self._step(session, row, actor=actor, action="verify", note=note)
-        self._send(session, row, "acknowledged", due=messages.local_date(row.due_at, row.language))
+        self._send(
+            session,
+            row,
+            "acknowledged",
+            due=messages.local_date(row.due_at, row.language, _zone(row)),
+        )
         if RequestKind(row.kind) in AUTOMATIC:
             self._execute(session, row, actor=Actor.system("rights"))
         return Verification(row.id, row.reference, row.status, token)
@@ -553,7 +563,12 @@ class RightsDesk:
         customers = self._customers_for(session, row)
         row.customer_pid = str(customers[0]) if customers else None
         self._step(session, row, actor=actor, action="verify-by-staff", note=note)
-        self._send(session, row, "acknowledged", due=messages.local_date(row.due_at, row.language))
+        self._send(
+            session,
+            row,
+            "acknowledged",
+            due=messages.local_date(row.due_at, row.language, _zone(row)),
+        )
         if RequestKind(row.kind) in AUTOMATIC:
             self._execute(session, row, actor=actor)
         return self._view(session, row)
@@ -673,7 +688,7 @@ class RightsDesk:
             session,
             row,
             "extended",
-            due=messages.local_date(row.due_at, row.language),
+            due=messages.local_date(row.due_at, row.language, _zone(row)),
             reason=row.extension_reason,
         )
         return self._view(session, row)
@@ -778,7 +793,7 @@ class RightsDesk:
                     "erased_held",
                     lang,
                     fields=", ".join(report.held_fields),
-                    until=messages.local_date(until, lang),
+                    until=messages.local_date(until, lang, _zone(row)),
                 )
             else:
                 text = messages.outcome_text("erased", lang)
