@@ -37,7 +37,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Votre code de vérification : {code}",
             "Bonjour,\n\nVous avez demandé : {label} (référence {reference}).\n"
             "Pour confirmer que cette adresse est bien la vôtre, saisissez ce code : {code}\n"
-            "Il est valable {minutes} minutes et ne sert qu'une fois.\n\n"
+            "Il est valable {minutes} minutes et ne sert qu'une fois.\n"
+            "Une fois la demande confirmée, nous y répondrons au plus tard le {due}.\n\n"
             "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne "
             "sera fait.\n",
         ),
@@ -45,7 +46,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Your verification code: {code}",
             "Hello,\n\nYou asked for: {label} (reference {reference}).\n"
             "To confirm this address is yours, enter this code: {code}\n"
-            "It is valid for {minutes} minutes and works once.\n\n"
+            "It is valid for {minutes} minutes and works once.\n"
+            "Once the request is confirmed, we will answer by {due} at the latest.\n\n"
             "If you did not make this request, ignore this message: nothing will be done.\n",
         ),
     },

@@ -482,7 +482,17 @@ class RightsDesk:
                 attempts=0,
             )
         )
-        self._send(session, row, "code", code=code, minutes=str(self.settings.code_ttl_minutes))
+        self._send(
+            session,
+            row,
+            "code",
+            code=code,
+            minutes=str(self.settings.code_ttl_minutes),
+            due=messages.local_date(row.due_at, row.language, _zone(row)),
+        )
+        # The message confirms receipt, with the reference and the deadline (CCPA: within 10
+        # business days).
+        row.acknowledged_at = row.acknowledged_at or now
         return True
 
     def resend_code(self, session: Session, *, request_id: uuid.UUID) -> None:
@@ -535,7 +545,7 @@ class RightsDesk:
         row.verified_at = now
         customers = self._customers_for(session, row)
         row.customer_pid = str(customers[0]) if customers else None
-        row.acknowledged_at = now
+        row.acknowledged_at = row.acknowledged_at or now
         note = None if len(customers) <= 1 else f"{len(customers)} customers share this address"
         self._step(session, row, actor=actor, action="verify", note=note)
         self._send(
@@ -559,7 +569,8 @@ class RightsDesk:
         self._require(row, "verify", (RequestStatus.RECEIVED,))
         now = clock.now()
         row.status = RequestStatus.VERIFIED.value
-        row.verified_at = row.acknowledged_at = now
+        row.verified_at = now
+        row.acknowledged_at = row.acknowledged_at or now
         customers = self._customers_for(session, row)
         row.customer_pid = str(customers[0]) if customers else None
         self._step(session, row, actor=actor, action="verify-by-staff", note=note)
