@@ -153,6 +153,14 @@ class RightsSettings(BaseModel):
         ge=1,
         description="Codes sent to one address per rolling hour, at most (more are not sent).",
     )
+    unverified_days: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "A request whose address is not verified within this many days is closed and its "
+            "address wiped (daily while serving, or 'confiance rights sweep')."
+        ),
+    )
     due_soon_days: int = Field(
         default=7, ge=0, description="A request due within this many days is listed as due soon."
     )

@@ -581,3 +581,23 @@ def test_a_ccpa_deadline_is_written_as_a_californian_reads_it(
     acknowledgement = mails_to(runtime, "jo@courriel.example")[-1]
     # 9 March + 45 days = 23 April, counted in California.
     assert "April 23, 2026" in acknowledgement.text
+
+
+def test_unverified_requests_are_closed_and_forgotten(
+    runtime: Runtime, manual_clock: ManualClock
+) -> None:
+    stale = submit(runtime, "a@courriel.example")
+    manual_clock.advance(days=runtime.settings.rights.unverified_days - 1)
+    recent = submit(runtime, "b@courriel.example")
+    verified_one = verified(runtime, "c@courriel.example")
+    manual_clock.advance(days=2)
+    with runtime.db.transaction() as session:
+        closed = runtime.rights.close_unverified(
+            session, older_than=timedelta(days=runtime.settings.rights.unverified_days)
+        )
+    assert closed == 1
+    with runtime.db.transaction() as session:
+        rows = {r.id: r for r in session.execute(select(RightsRequest)).scalars()}
+    assert rows[stale].status == "refused" and rows[stale].contact_sealed is None
+    assert rows[recent].status == "received" and rows[recent].contact_sealed is not None
+    assert rows[verified_one].status == "verified"

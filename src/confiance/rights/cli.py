@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -348,6 +349,20 @@ def build_app(*, open_runtime: OpenRuntime, operator: Callable[[], Actor]) -> ty
         if out is not None:
             out.write_text(token + "\n")
         console().print_json(json.dumps(claims, ensure_ascii=False))
+
+    @app.command("sweep")
+    def sweep(data_dir: DataDir = None) -> None:
+        """Close requests whose address was never verified (CONFIANCE__RIGHTS__UNVERIFIED_DAYS)."""
+        with open_runtime(data_dir) as runtime:
+            older = timedelta(days=runtime.settings.rights.unverified_days)
+            closed = 0
+            while True:
+                with runtime.db.transaction() as session:
+                    done = runtime.rights.close_unverified(session, older_than=older)
+                if not done:
+                    break
+                closed += done
+        console().print(f"{closed} unverified requests closed.")
 
     @app.command("check-certificate")
     def check_certificate(

@@ -759,6 +759,32 @@ class RightsDesk:
         self._step(session, row, actor=actor, action="lift-restriction", note=reason)
         return self._view(session, row)
 
+    def close_unverified(self, session: Session, *, older_than: timedelta, limit: int = 500) -> int:
+        """Refuse requests whose address was never verified after ``older_than``: nothing can
+        be done for a requester who did not prove who they are, and their address should not be
+        kept. No message is sent (the address was never shown to be theirs)."""
+        cutoff = clock.now() - older_than
+        rows = session.execute(
+            select(RightsRequest)
+            .where(
+                RightsRequest.status == RequestStatus.RECEIVED.value,
+                RightsRequest.received_at < cutoff,
+            )
+            .order_by(RightsRequest.received_at)
+            .limit(limit)
+            .with_for_update()
+        ).scalars()
+        count = 0
+        system = Actor.system("rights")
+        for row in rows:
+            row.status = RequestStatus.REFUSED.value
+            row.refusal_reason = "identity not verified"
+            row.closed_at = clock.now()
+            self._step(session, row, actor=system, action="expire", note=row.refusal_reason)
+            self._close(session, row)
+            count += 1
+        return count
+
     # -- execution ----------------------------------------------------------------------------
     def _execute(
         self,

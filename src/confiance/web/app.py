@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -52,12 +53,20 @@ def create_app(
             except ConfianceError as exc:
                 log.error("periodic audit checkpoint failed: %s", exc.code)
 
+    def close_unverified() -> None:
+        older = timedelta(days=runtime.settings.rights.unverified_days)
+        while True:
+            with runtime.db.transaction() as session:
+                if not runtime.rights.close_unverified(session, older_than=older):
+                    return
+
     async def expire_consents_periodically() -> None:
         while True:
             await asyncio.sleep(3600)
             try:
                 while await asyncio.to_thread(runtime.consent.expire_due, runtime.db, limit=5_000):
                     pass
+                await asyncio.to_thread(close_unverified)
             except ConfianceError as exc:
                 log.error("consent expiry sweep failed: %s", exc.code)
 
