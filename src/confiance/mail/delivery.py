@@ -33,7 +33,6 @@ import socket
 import ssl
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +45,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table, or_, select, update
 
 from confiance import clock
+from confiance.background import DaemonWorker, run_rounds
 from confiance.config import MailSettings, Settings
 from confiance.crypto import DecryptionFailed, KeyringSource
 from confiance.db import Database
@@ -574,46 +574,43 @@ def run_worker(
     on_outcome: Callable[[str], None] | None = None,
 ) -> None:
     """Send until ``stop`` is set: a round whenever mail is due, a pause of
-    ``settings.mail.poll_seconds`` when none is. Every ``prune_every`` seconds, finished
-    messages older than ``policy.keep_for`` are deleted. A failing round (the database away) is
-    logged and retried; the loop itself never dies of it."""
+    ``settings.mail.poll_seconds`` when none is; every ``prune_every`` seconds, finished
+    messages older than ``policy.keep_for`` are deleted (see
+    :func:`confiance.background.run_rounds`)."""
     chosen = transport or transport_from_settings(settings)
     if chosen is None:
         raise MailNotConfigured()
     rules = policy or mail_policy(settings.mail)
-    poll = settings.mail.poll_seconds
-    next_prune = time.monotonic()
-    failures = 0
-    while not stop.is_set():
-        try:
-            report = deliver_due(
-                db,
-                keys=keys,
-                settings=settings,
-                transport=chosen,
-                policy=rules,
-                limit=limit,
-                on_outcome=on_outcome,
-            )
-            if time.monotonic() >= next_prune:
-                with db.transaction() as session:
-                    service.prune(session, before=clock.now() - rules.keep_for)
-                next_prune = time.monotonic() + prune_every
-            failures = 0
-        except Exception as exc:
-            # Only the type: an exception's text may quote SQL parameters.
-            failures += 1
-            log.warning("mail delivery round failed (%s); retrying", type(exc).__name__)
-            stop.wait(min(30.0, poll * 2**failures))
-            continue
-        if report.tried < limit:
-            stop.wait(poll)
+
+    def deliver() -> bool:
+        report = deliver_due(
+            db,
+            keys=keys,
+            settings=settings,
+            transport=chosen,
+            policy=rules,
+            limit=limit,
+            on_outcome=on_outcome,
+        )
+        return report.tried >= limit
+
+    def prune() -> None:
+        with db.transaction() as session:
+            service.prune(session, before=clock.now() - rules.keep_for)
+
+    run_rounds(
+        stop=stop,
+        deliver=deliver,
+        prune=prune,
+        poll=settings.mail.poll_seconds,
+        prune_every=prune_every,
+        label="mail",
+    )
 
 
-class MailWorker:
-    """:func:`run_worker` in a daemon thread, for ``confiance serve``: ``start()`` when the
-    application starts, ``stop()`` when it shuts down. With no transport configured it does
-    not start, says so once in the log, and mail waits in the outbox."""
+class MailWorker(DaemonWorker):
+    """:func:`run_worker` in a daemon thread, for ``confiance serve``. With no transport
+    configured it does not start, says so once in the log, and mail waits in the outbox."""
 
     def __init__(
         self,
@@ -625,21 +622,19 @@ class MailWorker:
         policy: DeliveryPolicy | None = None,
         limit: int = 50,
     ) -> None:
-        self._stop = threading.Event()
         self.transport = transport or transport_from_settings(settings)
-        self._thread = threading.Thread(
-            target=run_worker,
+        chosen = self.transport
+        super().__init__(
+            lambda stop: run_worker(
+                db,
+                keys=keys,
+                settings=settings,
+                stop=stop,
+                transport=chosen,
+                policy=policy,
+                limit=limit,
+            ),
             name="confiance-mail",
-            kwargs={
-                "db": db,
-                "keys": keys,
-                "settings": settings,
-                "stop": self._stop,
-                "transport": self.transport,
-                "policy": policy,
-                "limit": limit,
-            },
-            daemon=True,
         )
 
     def start(self) -> None:
@@ -649,15 +644,4 @@ class MailWorker:
                 "; mail stays in the outbox"
             )
             return
-        self._thread.start()
-
-    def stop(self, timeout: float | None = 15.0) -> None:
-        """Stop after the round in flight; past ``timeout`` the daemon thread is left to die
-        with the process, and its claimed messages are sent again once their lease runs out."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
+        super().start()

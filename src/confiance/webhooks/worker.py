@@ -45,6 +45,7 @@ from sqlalchemy import Table, insert, or_, select, update
 from standardwebhooks import Webhook
 
 from confiance import __version__, clock
+from confiance.background import DaemonWorker, run_rounds
 from confiance.crypto import DecryptionFailed, KeyringSource
 from confiance.db import Database
 from confiance.webhooks import service
@@ -462,46 +463,38 @@ def run_worker(
     on_outcome: Callable[[str], None] | None = None,
 ) -> None:
     """Deliver until ``stop`` is set: a round whenever messages are due, a pause of
-    ``poll_interval`` when none are. Every ``prune_every`` seconds, finished messages older than
-    ``policy.keep_for`` are deleted. A failing round (the database away) is logged and retried;
-    the loop itself never dies of it."""
+    ``poll_interval`` when none are; every ``prune_every`` seconds, finished messages older than
+    ``policy.keep_for`` are deleted (see :func:`confiance.background.run_rounds`)."""
     own_client = client is None
     http = make_client(policy) if client is None else client
-    next_prune = time.monotonic()
-    failures = 0
+
+    def deliver() -> bool:
+        tried = deliver_due(
+            db, keys=keys, client=http, policy=policy, batch=batch, on_outcome=on_outcome
+        )
+        return tried >= batch
+
+    def prune() -> None:
+        with db.transaction() as session:
+            service.prune(session, before=clock.now() - policy.keep_for)
+
     try:
-        while not stop.is_set():
-            try:
-                tried = deliver_due(
-                    db,
-                    keys=keys,
-                    client=http,
-                    policy=policy,
-                    batch=batch,
-                    on_outcome=on_outcome,
-                )
-                if time.monotonic() >= next_prune:
-                    with db.transaction() as session:
-                        service.prune(session, before=clock.now() - policy.keep_for)
-                    next_prune = time.monotonic() + prune_every
-                failures = 0
-            except Exception as exc:
-                # Only the type: an exception's text may quote SQL parameters.
-                failures += 1
-                log.warning("webhook delivery round failed (%s); retrying", type(exc).__name__)
-                stop.wait(min(30.0, poll_interval * 2**failures))
-                continue
-            if tried < batch:
-                stop.wait(poll_interval)
+        run_rounds(
+            stop=stop,
+            deliver=deliver,
+            prune=prune,
+            poll=poll_interval,
+            prune_every=prune_every,
+            label="webhook",
+        )
     finally:
         if own_client:
             http.close()
 
 
-class BackgroundWorker:
-    """:func:`run_worker` in a daemon thread, for ``confiance serve``: ``start()`` when the
-    application starts, ``stop()`` when it shuts down (a delivery in flight finishes first, or
-    is sent again later if the process is killed)."""
+class BackgroundWorker(DaemonWorker):
+    """:func:`run_worker` in a daemon thread, for ``confiance serve`` (a delivery in flight
+    finishes first on ``stop()``, or is sent again later if the process is killed)."""
 
     def __init__(
         self,
@@ -512,31 +505,14 @@ class BackgroundWorker:
         poll_interval: float = 0.5,
         batch: int = 50,
     ) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=run_worker,
+        super().__init__(
+            lambda stop: run_worker(
+                db,
+                keys=keys,
+                stop=stop,
+                policy=policy,
+                poll_interval=poll_interval,
+                batch=batch,
+            ),
             name="confiance-webhooks",
-            kwargs={
-                "db": db,
-                "keys": keys,
-                "stop": self._stop,
-                "policy": policy,
-                "poll_interval": poll_interval,
-                "batch": batch,
-            },
-            daemon=True,
         )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float | None = 15.0) -> None:
-        """Stop after the round in flight; past ``timeout`` the daemon thread is left to die
-        with the process, and its claimed messages are sent again once their lease runs out."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
