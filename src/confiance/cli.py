@@ -15,15 +15,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from confiance import __version__
@@ -31,6 +22,7 @@ from confiance.actors import SCOPES, Actor
 from confiance.apikeys import service as apikeys
 from confiance.audit.errors import AuditChainBroken
 from confiance.backup import cli as backup_cli
+from confiance.cli_support import DataDir, progress_bar
 from confiance.config import Settings
 from confiance.consent.rules import State
 from confiance.consent.service import Change, ConsentContext
@@ -70,13 +62,6 @@ app.add_typer(receipts_app, name="receipts")
 console = Console()
 err = Console(stderr=True)
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."
-    ),
-]
-
 
 def _settings(data_dir: Path | None) -> Settings:
     settings = Settings()
@@ -103,19 +88,6 @@ def _runtime(data_dir: Path | None) -> Iterator[Runtime]:
         raise _fail(exc) from None
     finally:
         runtime.close()
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
 
 
 def _fail(exc: ConfianceError) -> typer.Exit:
@@ -216,7 +188,7 @@ def demo(
         existing = demo_service.customer_count(runtime)
         missing = max(0, customers - existing)
         if missing:
-            with _progress() as progress:
+            with progress_bar(err) as progress:
                 task = progress.add_task("Collecting fictional customers", total=missing)
                 demo_service.populate(
                     runtime,
@@ -408,7 +380,7 @@ def keys_rotate(
     ] = None,
 ) -> None:
     """Rewrap every data key under a new KEK, then retire the old one. The API keeps serving."""
-    with _runtime(data_dir) as runtime, _progress() as progress:
+    with _runtime(data_dir) as runtime, progress_bar(err) as progress:
         task = progress.add_task("Rewrapping data keys", total=None)
 
         def report(done: int, total: int) -> None:
@@ -447,7 +419,7 @@ def audit_verify(
         # Sign the head first, so that the tail no checkpoint covers is as short as can be.
         with runtime.db.transaction() as session:
             runtime.audit.checkpoint(session)
-        with _progress() as progress:
+        with progress_bar(err) as progress:
             task = progress.add_task("Verifying the audit chain", total=None)
             try:
                 report = runtime.audit.verify(
@@ -581,7 +553,7 @@ def consent_audience(
     data_dir: DataDir = None,
 ) -> None:
     """Every customer the purpose may process now, as a CSV of pseudonymous ids."""
-    with _runtime(data_dir) as runtime, _progress() as progress:
+    with _runtime(data_dir) as runtime, progress_bar(err) as progress:
         task = progress.add_task(f"Customers who allow {purpose}", total=None)
         count = 0
         with out.open("w", encoding="ascii") as handle:
@@ -600,7 +572,7 @@ def consent_audience(
 @consent_app.command("expire")
 def consent_expire(data_dir: DataDir = None) -> None:
     """Record 'expired' for every consent past its validity (also done hourly by serve)."""
-    with _runtime(data_dir) as runtime, _progress() as progress:
+    with _runtime(data_dir) as runtime, progress_bar(err) as progress:
         task = progress.add_task("Expiring consents", total=None)
         total = 0
         while count := runtime.consent.expire_due(runtime.db, limit=5_000):

@@ -9,52 +9,21 @@ The main CLI owns how an installation is opened and who the operator is; it hand
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from confiance.actors import Actor
 from confiance.backup import service
+from confiance.cli_support import DataDir, OpenRuntime, progress_bar
 from confiance.config import Settings
 from confiance.errors import ConfianceError
 from confiance.runtime import Runtime
 
 __all__ = ["register"]
-
-OpenRuntime = Callable[[Path | None], AbstractContextManager[Runtime]]
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."
-    ),
-]
-
-
-def _progress(err: Console) -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
 
 
 def register(
@@ -77,7 +46,7 @@ def register(
         """Write every table to one compressed, checksummed file (mode 0600), from a single
         snapshot, while the API keeps serving. The key file is not in it: back it up apart."""
         err = Console(stderr=True)
-        with open_runtime(data_dir) as runtime, _progress(err) as progress:
+        with open_runtime(data_dir) as runtime, progress_bar(err) as progress:
             task = progress.add_task("Backing up", total=None)
             report = service.backup(
                 runtime.db,
@@ -119,7 +88,7 @@ def register(
         err = Console(stderr=True)
         try:
             if verify_only:
-                with _progress(err) as progress:
+                with progress_bar(err) as progress:
                     task = progress.add_task("Checking the backup", total=None)
                     header, digest = service.read_backup(
                         source,
@@ -134,7 +103,7 @@ def register(
             settings = make_settings(data_dir)
             runtime = Runtime.open(settings, check_schema=False)
             try:
-                with _progress(err) as progress:
+                with progress_bar(err) as progress:
                     task = progress.add_task("Restoring", total=None)
                     report = service.restore(
                         source=source,

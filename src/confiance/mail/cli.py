@@ -10,9 +10,6 @@ No command prints an address or a message: the log shows kinds, states and error
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,20 +17,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Column, Table
 
+from confiance.cli_support import DataDir, OpenRuntime
 from confiance.mail import delivery, service
 from confiance.mail.errors import MailNotConfigured
-from confiance.runtime import Runtime
 
 __all__ = ["OpenRuntime", "build_app"]
-
-OpenRuntime = Callable[[Path | None], AbstractContextManager[Runtime]]
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."
-    ),
-]
 
 
 def build_app(*, open_runtime: OpenRuntime) -> typer.Typer:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,22 +19,15 @@ from rich.console import Console
 from rich.table import Table
 
 from confiance.actors import Actor
+from confiance.cli_support import DataDir, OpenRuntime
 from confiance.erasure.service import verify_certificate
 from confiance.rights import export as rights_export
 from confiance.rights.errors import CodeRejected, InvalidRequestDetails
 from confiance.rights.service import RequestView
-from confiance.runtime import Runtime
 
 __all__ = ["build_app"]
 
-OpenRuntime = Callable[[Path | None], AbstractContextManager[Runtime]]
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."
-    ),
-]
 RequestRef = Annotated[str, typer.Argument(help="The request's reference (R-XXXX-XXXX) or id.")]
 
 _STANDING_STYLE = {"overdue": "bold red", "due_soon": "yellow", "on_time": "green"}

@@ -13,9 +13,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import timedelta
-from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -25,19 +23,11 @@ from rich.table import Column, Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from confiance.actors import Actor
+from confiance.cli_support import DataDir, OpenRuntime
 from confiance.runtime import Runtime
 from confiance.webhooks import service, worker
 
 __all__ = ["OpenRuntime", "build_app"]
-
-OpenRuntime = Callable[[Path | None], AbstractContextManager[Runtime]]
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="Data directory (default: ./confiance-data or CONFIANCE__DATA_DIR)."
-    ),
-]
 
 
 def build_app(*, open_runtime: OpenRuntime, operator: Callable[[], Actor]) -> typer.Typer:
