@@ -17,6 +17,12 @@ SCOPES = {
     "webhooks": "manage webhook subscriptions and read their delivery log",
     "rights.read": "read the queue of rights requests and their history",
     "rights.manage": "act on rights requests: assign, verify, approve, refuse, extend",
+    "audit.read": "search the audit log and verify its chain",
+    "manifest.read": "read the privacy manifest's versions",
+    "analytics": "read consent analytics (aggregates, no identities)",
+    "customers.lookup": "find a customer by e-mail or phone (blind index)",
+    "complaints.read": "read the complaints and survey answers customers sent",
+    "staff.manage": "create, change and disable staff accounts",
 }
 
 
@@ -48,6 +54,9 @@ class Actor:
     id: str
     purposes: frozenset[str] | None = None
     scopes: frozenset[str] | None = None
+    #: Sees direct identifiers masked (``J*** D***``): a support agent confirms who is on the
+    #: phone without reading the whole address.
+    masked: bool = False
 
     @property
     def label(self) -> str:

@@ -22,6 +22,7 @@ __all__ = [
     "RightsSettings",
     "ServerSettings",
     "Settings",
+    "StaffSettings",
 ]
 
 
@@ -166,6 +167,33 @@ class RightsSettings(BaseModel):
     )
 
 
+class StaffSettings(BaseModel):
+    """Staff sign-in: password hashing, lockout and sessions."""
+
+    argon2_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes (RFC 9106: 3 with 64 MiB)."
+    )
+    argon2_memory_kib: int = Field(
+        default=65536, ge=8192, description="argon2id memory in KiB (64 MiB)."
+    )
+    argon2_parallelism: int = Field(
+        default=2, ge=1, description="argon2id lanes; no more than the machine's cores."
+    )
+    max_failures: int = Field(
+        default=5, ge=1, description="Wrong passwords or codes before the account is locked."
+    )
+    lock_minutes: int = Field(
+        default=15, ge=1, description="First lock's length; each further lock doubles it."
+    )
+    idle_minutes: int = Field(default=30, ge=1, description="A session unused this long ends.")
+    absolute_hours: int = Field(
+        default=12, ge=1, description="A session ends this long after sign-in."
+    )
+    issuer: str = Field(
+        default="Confiance", description="The name authenticator apps show for the TOTP entry."
+    )
+
+
 class ErasureSettings(BaseModel):
     log_file: Path | None = Field(
         default=None,
@@ -196,6 +224,7 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     rights: RightsSettings = Field(default_factory=RightsSettings)
     erasure: ErasureSettings = Field(default_factory=ErasureSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
 
     @property
     def database_url(self) -> str:

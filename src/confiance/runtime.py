@@ -28,7 +28,9 @@ from confiance.keys import service as keys_service
 from confiance.mail import service as mail_service
 from confiance.manifest.schemas import Manifest
 from confiance.manifest.service import LoadedManifest
+from confiance.portal.service import Portal
 from confiance.rights.service import RightsDesk
+from confiance.staff.service import StaffAccounts
 from confiance.vault.errors import VaultError
 from confiance.vault.service import Vault
 from confiance.webhooks import service as webhooks_service
@@ -49,6 +51,8 @@ class Runtime:
     auth_cache: AuthCache
     eraser: Eraser
     rights: RightsDesk
+    staff: StaffAccounts
+    portal: Portal
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
@@ -101,6 +105,14 @@ class Runtime:
                 eraser=eraser,
                 settings=settings.rights,
                 mail=mail_service.enqueue,
+            ),
+            staff=StaffAccounts(keys=keys, audit=audit, settings=settings.staff),
+            portal=Portal(
+                keys=keys,
+                audit=audit,
+                vault=vault,
+                rights_settings=settings.rights,
+                session_settings=settings.staff,
             ),
         )
 

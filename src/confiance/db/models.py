@@ -8,7 +8,9 @@ from confiance.erasure import models as erasure
 from confiance.keys import models as keys
 from confiance.mail import models as mail
 from confiance.manifest import models as manifest
+from confiance.portal import models as portal
 from confiance.rights import models as rights
+from confiance.staff import models as staff
 from confiance.vault import models as vault
 from confiance.webhooks import models as webhooks
 
@@ -21,7 +23,9 @@ __all__ = [
     "keys",
     "mail",
     "manifest",
+    "portal",
     "rights",
+    "staff",
     "vault",
     "webhooks",
 ]

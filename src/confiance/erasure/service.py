@@ -51,6 +51,7 @@ from confiance.errors import ConfianceError
 from confiance.mail import service as mail_service
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis, Manifest, RetentionStart
+from confiance.portal.models import Complaint, PortalSession, SurveyAnswer
 from confiance.receipts.service import ReceiptKey
 from confiance.vault.errors import CustomerNotFound
 from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
@@ -225,6 +226,15 @@ class Eraser:
             "consent_receipts": _count(session, ConsentReceipt, customer_id),
         }
         counts["pending_mail"] = mail_service.discard_for_customer(session, customer_pid=owner)
+        # Signed out of the privacy center everywhere; what they typed to us goes too.
+        session.execute(delete(PortalSession).where(PortalSession.customer_pid == owner))
+        counts["complaints"] = _count_pid(session, Complaint, owner)
+        session.execute(delete(Complaint).where(Complaint.customer_pid == owner))
+        session.execute(
+            update(SurveyAnswer)
+            .where(SurveyAnswer.customer_pid == owner)
+            .values(customer_pid=None, comment_sealed=None)
+        )
 
         if holds:
             ring = self.keys.get()
@@ -376,6 +386,14 @@ class Eraser:
             mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
             if str(mode).lower() == "wal":
                 connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+
+
+def _count_pid(session: Session, model: Any, customer_pid: str) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(model).where(model.customer_pid == customer_pid)
+        ).scalar_one()
+    )
 
 
 def _count(session: Session, model: Any, customer_id: uuid.UUID) -> int:

@@ -335,6 +335,7 @@ class RightsDesk:
         language: str = "fr",
         channel: str = "api",
         details: Mapping[str, Any] | None = None,
+        send_code: bool = True,
     ) -> Intake:
         """Receive a request and send a verification code to ``email``. The answer is the same
         whether or not a customer has that address."""
@@ -392,8 +393,48 @@ class RightsDesk:
         session.add(row)
         session.flush()
         self._step(session, row, actor=actor, action="receive", note=available[request_kind])
-        sent = self._issue_code(session, row, fresh=True)
+        sent = self._issue_code(session, row, fresh=True) if send_code else False
         return Intake(request_id, row.reference, row.status, row.due_at, code_sent=sent)
+
+    def submit_verified(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        email: str,
+        customer_id: uuid.UUID,
+        actor: Actor,
+        language: str = "fr",
+        details: Mapping[str, Any] | None = None,
+    ) -> RequestView:
+        """A request from a customer signed in to the privacy center, whose sign-in code
+        already proved the address: received and verified in one step."""
+        intake = self.submit(
+            session,
+            kind=kind,
+            email=email,
+            actor=actor,
+            language=language,
+            channel="privacy_center",
+            details=details,
+            send_code=False,
+        )
+        row = self._get(session, intake.id, lock=True)
+        now = clock.now()
+        row.status = RequestStatus.VERIFIED.value
+        row.verified_at = now
+        row.acknowledged_at = now
+        row.customer_pid = str(customer_id)
+        self._step(session, row, actor=actor, action="verify", note="signed in")
+        self._send(
+            session,
+            row,
+            "acknowledged",
+            due=messages.local_date(row.due_at, row.language, _zone(row)),
+        )
+        if RequestKind(row.kind) in AUTOMATIC:
+            self._execute(session, row, actor=actor)
+        return self._view(session, row)
 
     def _check_details(
         self, manifest: Manifest, kind: RequestKind, details: Mapping[str, Any]

@@ -399,6 +399,8 @@ class Vault:
             for r in rows
             if r.field is not None
         }
+        if actor.masked:
+            values = {k: self._mask(manifest, k, v) for k, v in values.items()}
         if spec.pseudonymised:
             return CustomerView(
                 id=None,
@@ -448,6 +450,22 @@ class Vault:
         return {
             r.field: _decode(data_key.open(r.ciphertext, ctx=context(owner, r.field))) for r in rows
         }
+
+    @staticmethod
+    def _mask(manifest: Manifest, name: str, value: Any) -> Any:
+        """A direct identifier with most of it hidden: enough to confirm who is on the phone
+        (``Jea*** D***``, ``j***@exemple.example``, ``+33 6** ** ** 78``), not to copy it."""
+        category = manifest.fields_by_name[name].category
+        if value is None or not category.startswith(DIRECT_IDENTIFIERS):
+            return value
+        if not isinstance(value, str):
+            return "***"
+        if "@" in value:
+            local, _, domain = value.partition("@")
+            return f"{local[:1]}***@{domain}"
+        if value.startswith("+"):
+            return value[:4] + "*" * max(len(value) - 6, 0) + value[-2:]
+        return " ".join(word[:1] + "***" for word in value.split()) or "***"
 
     def pseudonym(self, customer_id: str) -> str:
         """A stable keyed pseudonym of a customer, for purposes that must not see the id."""

@@ -1,0 +1,1 @@
+"""Staff accounts: passwords (argon2id), mandatory TOTP, lockout, server-side sessions, roles."""
