@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
@@ -23,8 +24,9 @@ from confiance.mail.delivery import MailWorker
 from confiance.rights import routes as rights_routes
 from confiance.runtime import Runtime
 from confiance.vault import routes as vault_routes
-from confiance.web import problems
+from confiance.web import pages, problems
 from confiance.web.deps import Rt
+from confiance.web.security import SecurityHeaders
 from confiance.webhooks import routes as webhooks_routes
 from confiance.webhooks.worker import BackgroundWorker
 
@@ -112,6 +114,8 @@ def create_app(
     )
     app.state.runtime = runtime
     problems.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.include_router(vault_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(consent_routes.well_known)

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from confiance.errors import ConfianceError
@@ -26,11 +26,27 @@ def _response(problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=problem["status"], media_type=PROBLEM_JSON)
 
 
+def _is_page(request: Request) -> bool:
+    from confiance.web.pages import PAGE_PREFIXES
+
+    return request.url.path.startswith(PAGE_PREFIXES)
+
+
+#: Errors that mean "sign in first": a page answers them by sending the browser to sign in.
+_SIGN_IN = {"not-signed-in": "/privacy/sign-in", "session-expired": "/console/login"}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ConfianceError)
-    async def _domain(request: Request, exc: ConfianceError) -> JSONResponse:
+    async def _domain(request: Request, exc: ConfianceError) -> Response:
         if exc.status >= 500:
             log.error("request failed: %s (%s)", exc.code, type(exc).__name__)
+        if _is_page(request):
+            from confiance.web import pages
+
+            if exc.code in _SIGN_IN:
+                return pages.redirect(request, _SIGN_IN[exc.code])
+            return pages.error_page(request, exc)
         return _response(exc.to_problem(instance=request.url.path))
 
     @app.exception_handler(RequestValidationError)
