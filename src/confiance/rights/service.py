@@ -432,7 +432,9 @@ class RightsDesk:
             "acknowledged",
             due=messages.local_date(row.due_at, row.language, _zone(row)),
         )
-        if RequestKind(row.kind) in AUTOMATIC:
+        # Signed in, the customer gets their own data at once, and opt-outs take effect;
+        # erasure, rectification and restriction wait for staff.
+        if RequestKind(row.kind) in AUTOMATIC | {RequestKind.ACCESS, RequestKind.PORTABILITY}:
             self._execute(session, row, actor=actor)
         return self._view(session, row)
 

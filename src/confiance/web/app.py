@@ -21,8 +21,10 @@ from confiance.config import Settings
 from confiance.consent import routes as consent_routes
 from confiance.errors import ConfianceError
 from confiance.mail.delivery import MailWorker
+from confiance.portal import pages as portal_pages
 from confiance.rights import routes as rights_routes
 from confiance.runtime import Runtime
+from confiance.staff import pages as staff_pages
 from confiance.vault import routes as vault_routes
 from confiance.web import pages, problems
 from confiance.web.deps import Rt
@@ -121,6 +123,8 @@ def create_app(
     app.include_router(consent_routes.well_known)
     app.include_router(webhooks_routes.router)
     app.include_router(rights_routes.router)
+    app.include_router(portal_pages.router)
+    app.include_router(staff_pages.router)
 
     @app.get("/health", tags=["service"])
     async def health(rt: Rt) -> dict[str, str]:

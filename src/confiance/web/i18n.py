@@ -1,9 +1,11 @@
 """Languages of the pages: French and English, from Babel catalogs.
 
 Texts are written in English in the templates (``{% trans %}`` and ``_()``) and translated
-through ``src/confiance/locale/<lang>/LC_MESSAGES/messages.po``. The catalogs are compiled in
-memory when first used (no build step, nothing generated in the tree): Babel reads the ``.po``
-and writes the ``.mo`` into a buffer that :class:`babel.support.Translations` loads.
+through the catalogs in ``src/confiance/locale/<lang>/LC_MESSAGES/``: ``messages.po`` for what
+all pages share, ``portal.po`` for the privacy center, ``console.po`` for the staff console.
+They are compiled in memory when first used (no build step, nothing generated in the tree):
+Babel reads each ``.po`` and writes its ``.mo`` into a buffer that
+:class:`babel.support.Translations` loads; the catalogs of a language are merged.
 
 The language of a request: ``?lang=`` (which also sets the ``lang`` cookie, so the switch
 sticks), else the cookie, else the browser's ``Accept-Language``, else French.
@@ -28,21 +30,29 @@ DEFAULT = "fr"
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
-def catalog_path(language: str) -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+def catalog_path(language: str, domain: str = "messages") -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
 
 
-@cache
-def translations(language: str) -> Translations:
-    """The compiled catalog of ``language`` (one of :data:`LANGUAGES`)."""
-    if language not in LANGUAGES:
-        language = DEFAULT
-    with catalog_path(language).open("rb") as po:
+def _compiled(path: Path, language: str) -> Translations:
+    with path.open("rb") as po:
         catalog = read_po(po, locale=language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer)
+
+
+@cache
+def translations(language: str) -> Translations:
+    """The compiled catalogs of ``language`` (one of :data:`LANGUAGES`), merged."""
+    if language not in LANGUAGES:
+        language = DEFAULT
+    merged = _compiled(catalog_path(language), language)
+    for path in sorted(catalog_path(language).parent.glob("*.po")):
+        if path.name != "messages.po":
+            merged.merge(_compiled(path, language))
+    return merged
 
 
 def _accepted(header: str) -> str | None:

@@ -1,0 +1,7 @@
+"""The privacy center's pages (``/privacy``): to be written."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

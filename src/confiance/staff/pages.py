@@ -1,0 +1,7 @@
+"""The staff console's pages (``/console``): to be written."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
