@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from confiance import __version__
 from confiance.actors import SCOPES, Actor
@@ -35,6 +36,8 @@ from confiance.manifest.checks import check_file, format_problems
 from confiance.receipts.cli import receipts_app
 from confiance.rights import cli as rights_cli
 from confiance.runtime import Runtime, initialize
+from confiance.staff.errors import StaffNotFound
+from confiance.staff.service import new_password
 from confiance.webhooks import cli as webhooks_cli
 
 app = typer.Typer(
@@ -51,6 +54,11 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(keys_app, name="keys")
+admin_app = typer.Typer(
+    help="Staff accounts of the console: create, list, disable, reset MFA.",
+    no_args_is_help=True,
+)
+app.add_typer(admin_app, name="admin")
 consent_app = typer.Typer(
     help="Customers' consent decisions, receipts and audiences.", no_args_is_help=True
 )
@@ -209,6 +217,7 @@ def demo(
                 audit=runtime.audit,
             )
             runtime.audit.checkpoint(session)
+        dpo_account = demo_service.ensure_dpo(runtime, actor=actor)
         sample = demo_service.some_customer(runtime)
     finally:
         runtime.close()
@@ -228,6 +237,17 @@ def demo(
         f"Mail to customers (one-time codes, answers) is written to {settings.mail.directory}/ "
         "as .eml files."
     )
+    say(f"Privacy center for customers: {url}privacy")
+    if dpo_account is not None:
+        email, password, secret = dpo_account
+        say(f"Staff console: {url}console  (demo DPO account, shown once)")
+        say(f"  address {email}  password {password}", markup=False, highlight=False)
+        say(
+            f"  TOTP secret {secret} (add it to an authenticator app, or: "
+            f"python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\")",
+            markup=False,
+            highlight=False,
+        )
     say(f"Confiance demo: [bold green]{url}[/]  (API description: {url}openapi.json)")
     if serve_after:
         _serve(settings, host=host, port=port, workers=1)
@@ -323,6 +343,77 @@ def apikey_create(
     scope_text = f"; scopes {', '.join(info.scopes)}" if info.scopes else ""
     err.print(f"API key {info.id} for {', '.join(info.purposes)}{scope_text} (shown once):")
     console.print(token, markup=False, highlight=False)
+
+
+# -- staff accounts -----------------------------------------------------------------------------
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The person's work address (their sign-in).")],
+    name: Annotated[str, typer.Option(help="Their name, as the console shows it.")] = "",
+    role: Annotated[
+        str, typer.Option(help="admin, dpo, support, marketing or auditor (least privilege).")
+    ] = "admin",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a staff account with a random password, printed once. The account enrols its
+    authenticator app (TOTP) at its first sign-in; there is no default account."""
+    password = new_password()
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        view = runtime.staff.create(
+            session,
+            email=email,
+            display_name=name or email,
+            role=role,
+            password=password,
+            actor=_operator(),
+        )
+    err.print(f"Account {view.email} ({view.role}) created. Password (shown once):")
+    console.print(password, markup=False, highlight=False)
+    err.print("At the first sign-in on /console/login, scan the QR code with an authenticator app.")
+
+
+@admin_app.command("list")
+def admin_list(data_dir: DataDir = None) -> None:
+    """Staff accounts and their state (never a password or a secret)."""
+    with _runtime(data_dir) as runtime, runtime.db.read() as session:
+        views = runtime.staff.list(session, actor=_operator())
+    table = Table("address", "name", "role", "MFA", "state", "created")
+    for v in views:
+        state = "disabled" if v.disabled else ("locked" if v.locked_until else "active")
+        table.add_row(
+            v.email,
+            v.display_name,
+            v.role,
+            "enrolled" if v.enrolled else "to enrol",
+            state,
+            v.created_at.strftime("%Y-%m-%d"),
+        )
+    console.print(table)
+
+
+def _account(runtime: Runtime, session: Session, email: str) -> uuid.UUID:
+    for view in runtime.staff.list(session, actor=_operator()):
+        if view.email == email.strip().lower():
+            return view.id
+    raise StaffNotFound()
+
+
+@admin_app.command("disable")
+def admin_disable(email: str, data_dir: DataDir = None) -> None:
+    """Disable an account; its sessions end at once."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        runtime.staff.disable(session, user_id=_account(runtime, session, email), actor=_operator())
+    console.print(f"{email} disabled.")
+
+
+@admin_app.command("reset-mfa")
+def admin_reset_mfa(email: str, data_dir: DataDir = None) -> None:
+    """Forget an account's authenticator (a lost phone): it enrols again at next sign-in."""
+    with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
+        runtime.staff.reset_mfa(
+            session, user_id=_account(runtime, session, email), actor=_operator()
+        )
+    console.print(f"{email} will enrol a new authenticator at the next sign-in.")
 
 
 @apikey_app.command("list")

@@ -75,3 +75,28 @@ def some_customer(runtime: Runtime) -> uuid.UUID | None:
 def customer_count(runtime: Runtime) -> int:
     with runtime.db.transaction() as session:
         return overview.summary(session).customers
+
+
+DEMO_DPO = "dpo@maison-exemple.example"
+
+
+def ensure_dpo(runtime: Runtime, *, actor: Actor) -> tuple[str, str, str] | None:
+    """The demo's DPO account, created once with a random password and an enrolled TOTP
+    secret, both returned to be printed once; ``None`` when it exists already (a rerun)."""
+    from confiance.staff.service import new_password
+
+    admin = Actor(actor.kind, actor.id, scopes=frozenset({"staff.manage"}))
+    with runtime.db.transaction() as session:
+        if any(v.email == DEMO_DPO for v in runtime.staff.list(session, actor=admin)):
+            return None
+        password = new_password()
+        view = runtime.staff.create(
+            session,
+            email=DEMO_DPO,
+            display_name="Délégué à la protection des données (démo)",
+            role="dpo",
+            password=password,
+            actor=admin,
+        )
+        secret = runtime.staff.enrol_now(session, user_id=view.id, actor=admin)
+    return DEMO_DPO, password, secret

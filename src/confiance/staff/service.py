@@ -298,6 +298,19 @@ class StaffAccounts:
         self._audit(session, "mfa-reset", actor.label, user)
         return _view(user)
 
+    def enrol_now(self, session: Session, *, user_id: uuid.UUID, actor: Actor) -> str:
+        """Give an account a TOTP secret already enrolled, and return it (shown once): for
+        the demo's account, whose secret is printed with its password."""
+        actor.require("staff.manage")
+        user = self._get(session, user_id)
+        secret = pyotp.random_base32()
+        user.totp_sealed = self._seal_totp(user.id, secret)
+        user.totp_enrolled_at = clock.now()
+        user.last_totp_step = 0
+        self._revoke_all(session, user.id)
+        self._audit(session, "mfa-enrol", actor.label, user)
+        return secret
+
     # -- sign-in ------------------------------------------------------------------------------
     def _fail(self, session: Session, user: StaffUser, what: str) -> None:
         now = clock.now()
