@@ -56,6 +56,15 @@ class CryptoSettings(BaseModel):
             "secrets through the environment. Takes precedence over keyring_file."
         ),
     )
+    rotate_after_erasures_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description=(
+            "PostgreSQL: while serving, rotate the key-encryption key once the oldest erasure "
+            "not yet covered by a rotation is this old, so that old row versions of erased "
+            "customers can no longer be opened (0: never automatically)."
+        ),
+    )
     rotation_grace_seconds: float = Field(
         default=2.0,
         ge=0,

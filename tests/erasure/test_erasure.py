@@ -27,6 +27,7 @@ from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
 from confiance.webhooks import service as webhooks_service
 from confiance.webhooks.models import OutboxMessage
 from tests.conftest import EXAMPLE_MANIFEST
+from tests.support import ManualClock
 
 OPERATOR = Actor.operator("test")
 
@@ -299,3 +300,31 @@ def test_serving_is_refused_while_an_erased_customer_is_back(runtime: Runtime) -
     with runtime.unit(OPERATOR) as session:
         runtime.eraser.erase(session, customer_id=zoe, actor=OPERATOR)
     runtime.require_erasures_applied()
+
+
+def test_postgresql_rotates_by_itself_once_an_erasure_has_waited(
+    db: Database, settings: Settings, manual_clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite overwrites erased bytes at once: nothing to rotate for")
+    rt = _runtime(db, settings, Keyring.generate())
+    with rt.unit(OPERATOR) as session:
+        zoe = rt.vault.collect(
+            session, actor=OPERATOR, purposes=["order_fulfilment"], values={"email": ZOE["email"]}
+        ).id
+    old = _traces(rt, zoe)
+    manual_clock.advance(seconds=1)
+    with rt.unit(OPERATOR) as session:
+        rt.eraser.erase(session, customer_id=zoe, actor=OPERATOR)
+    wait = timedelta(hours=24)
+    kwargs = {"keys": rt.keys, "audit": rt.audit, "after": wait, "grace_seconds": 0}
+    assert keys_service.rotate_if_erasures_wait(db, **kwargs) is None  # too recent
+    manual_clock.advance(hours=24, seconds=1)
+    assert keys_service.rotate_if_erasures_wait(db, **kwargs) is not None
+    with pytest.raises(ConfianceError):
+        rt.keys.get().unwrap(old["wrapped_key"], owner=str(zoe))
+    # Covered by that rotation: nothing waits any more.
+    manual_clock.advance(hours=48)
+    assert keys_service.rotate_if_erasures_wait(db, **kwargs) is None

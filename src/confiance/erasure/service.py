@@ -351,8 +351,8 @@ class Eraser:
                 "storage": (
                     "sqlite: rows deleted with secure_delete, journal truncated"
                     if report.backend == "sqlite"
-                    else f"{report.backend}: rows deleted; old page versions unopenable once "
-                    "the key-encryption key is retired (confiance keys rotate)"
+                    else f"{report.backend}: rows deleted; old row versions unopenable once "
+                    "the key-encryption key is retired (automatic rotation within a day)"
                 ),
             },
             "held": [

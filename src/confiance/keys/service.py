@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -240,3 +241,44 @@ def _rewrap_all(
             count += len(rows)
         if progress:
             progress(done + count, max(total, done + count))
+
+
+def erasures_awaiting_rotation(session: Session) -> datetime | None:
+    """The oldest erasure made since the newest KEK was created, if any: until a rotation
+    retires the KEK, PostgreSQL's old row versions of that customer can still be opened."""
+    from confiance.erasure.models import ErasureRecord
+
+    newest = session.execute(select(func.max(KekRecord.created_at))).scalar_one_or_none()
+    query = select(func.min(ErasureRecord.erased_at))
+    if newest is not None:
+        query = query.where(ErasureRecord.erased_at >= newest)
+    oldest: datetime | None = session.execute(query).scalar_one_or_none()
+    return oldest
+
+
+def rotate_if_erasures_wait(
+    db: Database,
+    *,
+    keys: KeyringSource,
+    audit: AuditLog,
+    after: timedelta,
+    grace_seconds: float = 2.0,
+) -> RotationReport | None:
+    """Rotate when an erasure has waited ``after`` for its KEK to be retired (PostgreSQL only:
+    SQLite overwrites erased bytes at once). A rotation already running elsewhere wins."""
+    if db.is_sqlite or keys.path is None:
+        return None
+    with db.read() as session:
+        oldest = erasures_awaiting_rotation(session)
+    if oldest is None or clock.now() - oldest < after:
+        return None
+    try:
+        return rotate(
+            db,
+            keys=keys,
+            audit=audit,
+            actor=Actor.system("erasure-rotation"),
+            grace_seconds=grace_seconds,
+        )
+    except RotationInProgress:
+        return None

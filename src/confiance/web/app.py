@@ -20,6 +20,7 @@ from confiance import __version__, overview
 from confiance.config import Settings
 from confiance.consent import routes as consent_routes
 from confiance.errors import ConfianceError
+from confiance.keys import service as keys_service
 from confiance.mail.delivery import MailWorker
 from confiance.portal import pages as portal_pages
 from confiance.rights import routes as rights_routes
@@ -64,6 +65,20 @@ def create_app(
                 if not runtime.rights.close_unverified(session, older_than=older):
                     return
 
+    def rotate_after_erasures() -> None:
+        hours = runtime.settings.crypto.rotate_after_erasures_hours
+        if hours <= 0:
+            return
+        report = keys_service.rotate_if_erasures_wait(
+            runtime.db,
+            keys=runtime.keys,
+            audit=runtime.audit,
+            after=timedelta(hours=hours),
+            grace_seconds=runtime.settings.crypto.rotation_grace_seconds,
+        )
+        if report is not None:
+            log.info("key-encryption key rotated after erasures (%d data keys)", report.rewrapped)
+
     async def expire_consents_periodically() -> None:
         while True:
             await asyncio.sleep(3600)
@@ -71,6 +86,7 @@ def create_app(
                 while await asyncio.to_thread(runtime.consent.expire_due, runtime.db, limit=5_000):
                     pass
                 await asyncio.to_thread(close_unverified)
+                await asyncio.to_thread(rotate_after_erasures)
             except ConfianceError as exc:
                 log.error("consent expiry sweep failed: %s", exc.code)
 
