@@ -22,6 +22,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("CONFIANCE__DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("CONFIANCE__DATABASE__URL", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
+    import confiance.cli
+
+    monkeypatch.setattr(confiance.cli.console, "width", 200)
     runner = CliRunner()
     assert runner.invoke(app, ["init"]).exit_code == 0
     return runner

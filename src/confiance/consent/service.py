@@ -933,8 +933,10 @@ class ConsentLedger:
         self, session: Session, *, since: date, until: date, actor: Actor
     ) -> list[DailyCount]:
         """Given, refused and withdrawn decisions per target and per day (UTC): aggregates
-        only, no customer."""
-        actor.require("consent.read")
+        only, no customer. Open to ``analytics`` (marketing sees rates, not people) as well as
+        ``consent.read``."""
+        if not actor.may("analytics"):
+            actor.require("consent.read")
         dialect = session.get_bind().dialect.name
         day = (
             func.date(func.timezone("UTC", ConsentEvent.at))

@@ -379,13 +379,19 @@ class StaffAccounts:
         return SignedIn(token, _view(user), stage, csrf, actor_for(user.role, str(user.id)))
 
     def enrolment(self, session: Session, *, signed: SignedIn) -> tuple[str, str]:
-        """A new TOTP secret for an account not enrolled yet, kept sealed until confirmed:
+        """A TOTP secret for an account not enrolled yet (new, or the one shown before and
+        not confirmed yet), kept sealed until confirmed:
         returns the secret (to type by hand) and a QR code (SVG) of its otpauth URI."""
         user = self._get(session, signed.user.id)
         if user.totp_enrolled_at is not None:
             raise SignInFailed()
-        secret = pyotp.random_base32()
-        user.totp_sealed = self._seal_totp(user.id, secret)
+        if user.totp_sealed is not None:
+            # A secret shown but not confirmed yet is shown again: reloading the page or
+            # mistyping a code must not void the QR code already scanned.
+            secret = self._open_totp(user)
+        else:
+            secret = pyotp.random_base32()
+            user.totp_sealed = self._seal_totp(user.id, secret)
         uri = pyotp.TOTP(secret, interval=TOTP_PERIOD).provisioning_uri(
             name=user.email, issuer_name=self.settings.issuer
         )

@@ -23,6 +23,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from starlette.requests import Request
 
+from confiance.web.security import cookie_name
+
 __all__ = ["DEFAULT", "LANGUAGES", "catalog_path", "language_of", "translations"]
 
 LANGUAGES = ("fr", "en")
@@ -82,7 +84,7 @@ def language_of(request: Request) -> str:
     asked = request.query_params.get("lang")
     if asked in LANGUAGES:
         return asked
-    cookie = request.cookies.get("lang")
+    cookie = request.cookies.get(cookie_name(request, "lang"))
     if cookie in LANGUAGES:
         return cookie
     return _accepted(request.headers.get("accept-language", "")) or DEFAULT
