@@ -205,6 +205,8 @@ def demo(
                     seed=2026 + existing,
                     progress=lambda n: progress.advance(task, n),
                 )
+        with err.status("Giving the demo a past: consents, rights requests, complaints"):
+            demo_service.animate(runtime, actor=actor)
         with runtime.db.transaction() as session:
             manifest = manifest_service.current(session).manifest
             purposes = [p.key for p in manifest.purposes]

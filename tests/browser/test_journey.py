@@ -4,17 +4,14 @@ a TOTP code and carries the erasure out; the customer can no longer sign in. Eve
 way is checked with axe-core (no serious or critical violation) and makes no request outside
 Confiance.
 
-Screenshots of the main pages are taken on the way; with ``CONFIANCE_UPDATE_SCREENSHOTS=1``
-they are copied to ``docs/screenshots/``.
+(The documentation's screenshots come from ``scripts/screenshots.py``, on the demo's data.)
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,6 @@ from confiance.consent.service import ConsentContext
 from confiance.demo.generator import CustomerFactory
 from tests.browser.conftest import LiveServer, axe_violations
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OPERATOR = Actor.operator("journey")
 EMAIL = "margaux.lefebvre@courriel.example"
 DPO_EMAIL = "dpo@maison-exemple.example"
@@ -214,7 +210,3 @@ def test_customer_and_dpo_journey(
     assert visit.outside == [] and console.outside == []
     context.close()
     staff.close()
-    if os.environ.get("CONFIANCE_UPDATE_SCREENSHOTS") == "1":
-        DOCS.mkdir(parents=True, exist_ok=True)
-        for shot in tmp_path.glob("*.png"):
-            shutil.copy(shot, DOCS / shot.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from importlib import resources
 
 from sqlalchemy import select
@@ -100,3 +101,130 @@ def ensure_dpo(runtime: Runtime, *, actor: Actor) -> tuple[str, str, str] | None
         )
         secret = runtime.staff.enrol_now(session, user_id=view.id, actor=admin)
     return DEMO_DPO, password, secret
+
+
+def animate(runtime: Runtime, *, actor: Actor, seed: int = 2026, customers: int = 600) -> None:
+    """Give the demo a past: consent decisions spread over the last 90 days (some withdrawn
+    since), rights requests at every step (one overdue, one due soon), complaints and survey
+    answers, so that the console has something to show. Done once: a rerun adds nothing."""
+    import random
+    from datetime import timedelta
+
+    from confiance import clock
+    from confiance.consent.models import ConsentEvent
+    from confiance.consent.rules import State
+    from confiance.consent.service import Change, ConsentContext
+    from confiance.rights.models import RightsRequest
+
+    with runtime.db.transaction() as session:
+        if session.execute(select(ConsentEvent.id).limit(1)).first() is not None:
+            return
+        if session.execute(select(RightsRequest.id).limit(1)).first() is not None:
+            return
+        manifest = manifest_service.current(session).manifest
+        ids = list(
+            session.execute(
+                select(Customer.id).order_by(Customer.created_at, Customer.id).limit(customers)
+            ).scalars()
+        )
+    consent_purposes = [p.key for p in manifest.purposes if p.legal_basis is LegalBasis.CONSENT]
+    rng = random.Random(seed)  # noqa: S311 (fictional data, not secrets)
+    now = clock.now()
+    demo_actor = Actor(actor.kind, actor.id, scopes=frozenset({"consent.write", "rights.manage"}))
+    try:
+        for customer_id in ids:
+            decided = now - timedelta(days=rng.uniform(1, 90))
+            changes = [
+                Change(p, State.GIVEN if rng.random() < 0.62 else State.REFUSED)
+                for p in consent_purposes
+            ]
+            clock.set_clock(_fixed(decided))
+            with runtime.db.transaction() as session:
+                runtime.consent.record(
+                    session,
+                    customer_id=customer_id,
+                    changes=changes,
+                    context=ConsentContext(channel="privacy_center", method="consent banner"),
+                    actor=demo_actor,
+                )
+            given = [c.target for c in changes if c.state == State.GIVEN]
+            if given and rng.random() < 0.15:
+                later = decided + timedelta(days=rng.uniform(0.5, (now - decided).days + 0.5))
+                clock.set_clock(_fixed(min(later, now)))
+                with runtime.db.transaction() as session:
+                    runtime.consent.record(
+                        session,
+                        customer_id=customer_id,
+                        changes=[Change(rng.choice(given), State.WITHDRAWN)],
+                        context=ConsentContext(channel="privacy_center", method="privacy center"),
+                        actor=demo_actor,
+                    )
+        _requests(runtime, actor=demo_actor, now=now)
+    finally:
+        clock.set_clock(None)
+    with runtime.db.transaction() as session:
+        for text, topic in (
+            ("J'ai reçu une publicité alors que j'avais tout refusé.", "consent"),
+            ("Ma demande d'accès n'a pas eu de réponse après trois semaines.", "rights_request"),
+            ("Pourquoi mon adresse est-elle transmise au transporteur ?", "data_use"),
+        ):
+            runtime.portal.complain(session, signed=None, topic=topic, text=text, language="fr")
+        for _ in range(40):
+            runtime.portal.answer_survey(
+                session,
+                signed=None,
+                trust=rng.choice((3, 4, 4, 5, 5)),
+                clarity=rng.choice((2, 3, 4, 4, 5)),
+                control=rng.choice((3, 4, 5, 5)),
+                comment=None,
+                language="fr",
+            )
+
+
+def _fixed(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+def _requests(runtime: Runtime, *, actor: Actor, now: datetime) -> None:
+    """Requests of fictional people at every step of the workflow."""
+    from datetime import timedelta
+
+    from confiance import clock
+
+    factory = CustomerFactory(seed=77)
+    plans = [
+        ("access", 40, "verified", "gdpr"),  # overdue
+        ("erasure", 27, "verified", "gdpr"),  # due soon
+        ("rectification", 3, "verified", "gdpr"),
+        ("access", 1, "received", "gdpr"),
+        ("opt_out_sale", 5, "verified", "ccpa"),  # done at once
+        ("access", 12, "refused", "gdpr"),
+    ]
+    for kind, days_ago, status, law in plans:
+        person = factory.customer()
+        details = {"values": {"city": "Villeurbanne"}} if kind == "rectification" else None
+        clock.set_clock(_fixed(now - timedelta(days=days_ago)))
+        with runtime.db.transaction() as session:
+            intake = runtime.rights.submit(
+                session,
+                kind=kind,
+                email=person["email"],
+                actor=actor,
+                jurisdiction=law,
+                channel="api",
+                details=details,
+            )
+            if status in ("verified", "refused"):
+                runtime.rights.staff_verify(
+                    session,
+                    request_id=intake.id,
+                    actor=actor,
+                    note="pièce d'identité vue en magasin",
+                )
+            if status == "refused":
+                runtime.rights.refuse(
+                    session,
+                    request_id=intake.id,
+                    actor=actor,
+                    reason="Une demande identique a reçu sa réponse la semaine précédente.",
+                )
