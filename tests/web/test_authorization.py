@@ -183,12 +183,24 @@ class World:
 
 
 @pytest.fixture
-def world(runtime: Runtime, make_record: Any) -> World:
-    record = make_record()
+def world(runtime: Runtime) -> World:
+    return build_world(runtime)
+
+
+def build_world(runtime: Runtime) -> World:
+    """One of everything a route may name: a customer with a receipt, a webhook subscription,
+    a rights request, an API key with every scope, and an account per staff role."""
+    from confiance.demo.generator import CustomerFactory
+
+    record = {
+        k: v
+        for k, v in CustomerFactory(seed=5).customer().items()
+        if k in ("first_name", "last_name", "phone", "street_address", "postal_code", "city")
+    }
     record["email"] = "matrix.customer@courriel.example"
     with runtime.unit(OPERATOR) as s:
         customer = runtime.vault.collect(
-            s, actor=OPERATOR, purposes=make_record.purposes, values=record
+            s, actor=OPERATOR, purposes=["order_fulfilment"], values=record
         ).id
         change = runtime.consent.record(
             s,
