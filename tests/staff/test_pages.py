@@ -560,3 +560,26 @@ def test_every_console_text_has_a_french_translation() -> None:
             translated |= {m.id: m.string for m in read_po(po) if m.id and m.string}
     missing = sorted(t for t in texts if not translated.get(t))
     assert missing == []
+
+
+def test_an_admin_changes_a_role_and_the_sessions_of_that_account_end(
+    runtime: Runtime, client: TestClient
+) -> None:
+    agent = make_staff(runtime, "support", "agent.role@maison-exemple.example")
+    with TestClient(client.app) as other:
+        sign_in(other, agent)
+        assert other.get("/console/requests").status_code == 200
+        sign_in(client, make_staff(runtime, "admin"))
+        page = client.get("/console/accounts")
+        with runtime.db.transaction() as s:
+            [target] = [a for a in runtime.staff.list(s, actor=OPERATOR) if a.email == agent]
+        changed = client.post(
+            f"/console/accounts/{target.id}/role",
+            data={"role": "auditor", "csrf": csrf_of(page.text)},
+        )
+        assert changed.status_code == 200 and changed.url.path == "/console/accounts"
+        with runtime.db.transaction() as s:
+            [after] = [a for a in runtime.staff.list(s, actor=OPERATOR) if a.email == agent]
+        assert after.role == "auditor"
+        # The agent's open session ended with the change.
+        assert other.get("/console/requests").url.path == "/console/login"

@@ -844,6 +844,7 @@ def account_action(
     account_id: str,
     action: str,
     csrf: FormText = "",
+    role: FormText = "",
 ) -> RedirectResponse:
     check_csrf(request, csrf, signed.csrf_token)
     user_id = _account_id(account_id)
@@ -854,6 +855,9 @@ def account_action(
         elif action == "reset-mfa":
             rt.staff.reset_mfa(session, user_id=user_id, actor=signed.actor)
             done = "mfa"
+        elif action == "role":
+            rt.staff.set_role(session, user_id=user_id, role=role, actor=signed.actor)
+            done = "role"
         else:
             raise NotFound("No such action on an account.")
     return redirect(request, f"/console/accounts?done={done}")
