@@ -59,6 +59,11 @@ admin_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(admin_app, name="admin")
+retention_app = typer.Typer(
+    help="Retention: delete or anonymise what no purpose may keep any longer.",
+    no_args_is_help=True,
+)
+app.add_typer(retention_app, name="retention")
 consent_app = typer.Typer(
     help="Customers' consent decisions, receipts and audiences.", no_args_is_help=True
 )
@@ -345,6 +350,41 @@ def apikey_create(
     scope_text = f"; scopes {', '.join(info.scopes)}" if info.scopes else ""
     err.print(f"API key {info.id} for {', '.join(info.purposes)}{scope_text} (shown once):")
     console.print(token, markup=False, highlight=False)
+
+
+# -- retention --------------------------------------------------------------------------------
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go, change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Apply the manifest's retention to every customer now (serve does it daily)."""
+    with _runtime(data_dir) as runtime, progress_bar(err) as progress:
+        task = progress.add_task("Applying retention", total=None)
+        report = runtime.retention.run(
+            runtime.db,
+            dry_run=dry_run,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if as_json:
+        console.print_json(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    head = "Dry run: nothing was changed. " if dry_run else ""
+    console.print(
+        f"{head}{report.customers_examined} customers examined, {report.customers_changed} "
+        f"with values past their retention, {report.customers_erased} erased entirely."
+    )
+    table = Table("field", "what", "values", "why", title="Retention")
+    for (name, reason), count in sorted(report.deleted.items()):
+        table.add_row(name, "deleted", str(count), reason)
+    for (name, reason), count in sorted(report.anonymised.items()):
+        table.add_row(name, "anonymised", str(count), reason)
+    for name, count in sorted(report.kept_by_obligation.items()):
+        table.add_row(name, "kept", str(count), "a legal obligation still needs it")
+    console.print(table)
 
 
 # -- staff accounts -----------------------------------------------------------------------------

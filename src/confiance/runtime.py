@@ -29,6 +29,7 @@ from confiance.mail import service as mail_service
 from confiance.manifest.schemas import Manifest
 from confiance.manifest.service import LoadedManifest
 from confiance.portal.service import Portal
+from confiance.retention.service import RetentionSweep
 from confiance.rights.service import RightsDesk
 from confiance.staff.service import StaffAccounts
 from confiance.vault.errors import VaultError
@@ -53,6 +54,7 @@ class Runtime:
     rights: RightsDesk
     staff: StaffAccounts
     portal: Portal
+    retention: RetentionSweep
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
@@ -107,6 +109,7 @@ class Runtime:
                 mail=mail_service.enqueue,
             ),
             staff=StaffAccounts(keys=keys, audit=audit, settings=settings.staff),
+            retention=RetentionSweep(keys=keys, audit=audit, consent=consent, eraser=eraser),
             portal=Portal(
                 keys=keys,
                 audit=audit,

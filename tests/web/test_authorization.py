@@ -58,6 +58,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/customers/{customer_id}"): SERVICE,
     ("PATCH", "/v1/customers/{customer_id}"): SERVICE,
     ("POST", "/v1/customers/lookup"): SERVICE,
+    ("POST", "/v1/customers/{customer_id}/contract-end"): SERVICE,
     ("GET", "/v1/customers/{customer_id}/consents"): SERVICE,
     ("POST", "/v1/customers/{customer_id}/consents"): SERVICE,
     ("POST", "/v1/customers/{customer_id}/consents/tcf"): SERVICE,

@@ -52,6 +52,7 @@ from confiance.consent.rules import (
     uses_sensitive_data,
 )
 from confiance.db import Database
+from confiance.db.base import UtcDateTime
 from confiance.db.bulk import bind_value
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import UnknownPurpose
@@ -237,8 +238,16 @@ _INSERT_STATE = insert(ConsentState).values(
 _BUMP = (
     update(Customer)
     .where(Customer.id == bindparam("customer_id"))
-    .values(consent_version=Customer.consent_version + 1)
+    .values(
+        consent_version=Customer.consent_version + 1,
+        # A decision of the customer's is a contact; an expiry or the controller's is not.
+        last_contact_at=func.coalesce(
+            bindparam("contact", type_=UtcDateTime()), Customer.last_contact_at
+        ),
+    )
 )
+#: Channels through which the customer themselves decided.
+_CUSTOMER_CHANNELS = frozenset({"privacy_center", "api", "gpc", "tcf", "import", "rights_request"})
 
 
 class ConsentLedger:
@@ -346,7 +355,13 @@ class ConsentLedger:
             }
             statement = _UPDATE_STATE if row["target"] in current else _INSERT_STATE
             connection.execute(statement, values)
-        connection.execute(_BUMP, {"customer_id": customer_id})
+        connection.execute(
+            _BUMP,
+            {
+                "customer_id": customer_id,
+                "contact": now if context.channel in _CUSTOMER_CHANNELS else None,
+            },
+        )
         record = ChangeRecord(
             customer_id=customer_id,
             receipt_id=receipt_id,

@@ -9,6 +9,7 @@ from confiance.keys import models as keys
 from confiance.mail import models as mail
 from confiance.manifest import models as manifest
 from confiance.portal import models as portal
+from confiance.retention import models as retention
 from confiance.rights import models as rights
 from confiance.staff import models as staff
 from confiance.vault import models as vault
@@ -24,6 +25,7 @@ __all__ = [
     "mail",
     "manifest",
     "portal",
+    "retention",
     "rights",
     "staff",
     "vault",

@@ -139,19 +139,31 @@ Enqueue = Callable[..., Any]
 
 
 def holds_for(
-    manifest: Manifest, *, present: Sequence[str], created_at: datetime, now: datetime
+    manifest: Manifest,
+    *,
+    present: Sequence[str],
+    created_at: datetime,
+    now: datetime,
+    contract_ended_at: datetime | None = None,
 ) -> list[Hold]:
     """The legal holds on a customer's present fields at ``now``.
 
-    A retention counted from the end of the contract or the last contact starts now (the
-    erasure ends the relationship); one counted from collection started when the customer was
-    created.
+    A retention counted from the end of the contract starts when it ended
+    (``contract_ended_at``), or now when it was running (the erasure ends it); one counted from
+    the last contact starts now (asking for erasure is a contact); one counted from collection
+    started when the customer was created.
     """
     holds: dict[str, Hold] = {}
     for purpose in manifest.purposes:
         if purpose.legal_basis is not LegalBasis.LEGAL_OBLIGATION or purpose.retention is None:
             continue
-        start = created_at if purpose.retention.counted_from is RetentionStart.COLLECTION else now
+        counted = purpose.retention.counted_from
+        if counted is RetentionStart.COLLECTION:
+            start = created_at
+        elif counted is RetentionStart.END_OF_CONTRACT and contract_ended_at is not None:
+            start = contract_ended_at
+        else:
+            start = now
         until = purpose.retention.ends(start)
         if until <= now:
             continue
@@ -215,7 +227,13 @@ class Eraser:
             )
         ).all()
         present = sorted(r.field for r in rows)
-        holds = holds_for(manifest, present=present, created_at=customer.created_at, now=now)
+        holds = holds_for(
+            manifest,
+            present=present,
+            created_at=customer.created_at,
+            now=now,
+            contract_ended_at=customer.contract_ended_at,
+        )
         held_names = {h.field for h in holds}
         erased = tuple(name for name in present if name not in held_names)
 

@@ -497,7 +497,7 @@ def _correct_page(
     texts = _texts(request)
     with runtime.db.read() as session:
         manifest = manifest_service.current(session).manifest
-        held, _ = views.present_fields(session, signed.customer_id)
+        held, _, _ = views.present_fields(session, signed.customer_id)
     fields = [
         (name, views.field_label(texts.gettext, name)) for name, _ in _correctable(manifest, held)
     ]
@@ -534,7 +534,7 @@ def correct(
     try:
         with _customer(request, runtime, csrf=csrf, post=True) as (session, signed):
             manifest = manifest_service.current(session).manifest
-            held, _ = views.present_fields(session, signed.customer_id)
+            held, _, _ = views.present_fields(session, signed.customer_id)
             if field not in dict(_correctable(manifest, held)):
                 errors["field"] = N_("Choose the data to correct.")
             if not value.strip():
@@ -568,8 +568,10 @@ def erase_page(request: Request, runtime: Rt) -> Response:
     texts = _texts(request)
     with _customer(request, runtime) as (session, signed):
         manifest = manifest_service.current(session).manifest
-        present, created = views.present_fields(session, signed.customer_id)
-        plan = views.erasure_plan(manifest, present=present, created_at=created, texts=texts)
+        present, created, ended = views.present_fields(session, signed.customer_id)
+        plan = views.erasure_plan(
+            manifest, present=present, created_at=created, texts=texts, contract_ended_at=ended
+        )
         pending = [
             v
             for v in runtime.rights.past_requests(session, customer_pid=str(signed.customer_id))

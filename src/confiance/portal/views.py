@@ -565,11 +565,18 @@ def erasure_plan(
     present: Sequence[str],
     created_at: datetime,
     texts: Texts,
+    contract_ended_at: datetime | None = None,
 ) -> ErasurePlan:
     """What an erasure would remove and what the law makes us keep, as of now."""
     order = {f.name: i for i, f in enumerate(manifest.fields)}
     holds: list[Hold] = sorted(
-        holds_for(manifest, present=present, created_at=created_at, now=clock.now()),
+        holds_for(
+            manifest,
+            present=present,
+            created_at=created_at,
+            now=clock.now(),
+            contract_ended_at=contract_ended_at,
+        ),
         key=lambda h: order.get(h.field, len(order)),
     )
     kept_names = {h.field for h in holds}
@@ -594,8 +601,11 @@ def erasure_plan(
     )
 
 
-def present_fields(session: Session, customer_id: uuid.UUID) -> tuple[list[str], datetime]:
-    """The names of the fields held about a customer (no value), and when they became one."""
+def present_fields(
+    session: Session, customer_id: uuid.UUID
+) -> tuple[list[str], datetime, datetime | None]:
+    """The names of the fields held about a customer (no value), when they became one, and
+    when their contract ended (``None``: it runs)."""
     names = list(
         session.execute(
             select(FieldValue.field)
@@ -603,7 +613,7 @@ def present_fields(session: Session, customer_id: uuid.UUID) -> tuple[list[str],
             .order_by(FieldValue.field)
         ).scalars()
     )
-    created = session.execute(
-        select(Customer.created_at).where(Customer.id == customer_id)
-    ).scalar_one()
-    return names, created
+    created, ended = session.execute(
+        select(Customer.created_at, Customer.contract_ended_at).where(Customer.id == customer_id)
+    ).one()
+    return names, created, ended

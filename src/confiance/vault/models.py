@@ -32,6 +32,12 @@ class Customer(Base):
     #: Erased except for fields under a legal hold, which only their legal-obligation purpose
     #: may still read.
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: The customer's last contact (a collection, a correction, a decision of theirs, a sign-in
+    #: to the privacy center): where retention "counted from the last contact" starts.
+    last_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: When the contract ended (``None``: it runs): where retention "counted from the end of
+    #: the contract" starts.
+    contract_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class FieldValue(Base):

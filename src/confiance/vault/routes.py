@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from confiance.vault.schemas import (
+    ContractEnd,
+    ContractEnded,
     CustomerCreate,
     CustomerCreated,
     CustomerRead,
@@ -73,3 +75,16 @@ def lookup_customer(body: LookupRequest, runtime: Rt, caller: ApiCaller) -> Look
             session, actor=caller, purpose=body.purpose, field=body.field, value=body.value
         )
     return LookupResult(customers=found)
+
+
+@router.post("/{customer_id}/contract-end", response_model=ContractEnded)
+def end_contract(
+    customer_id: uuid.UUID, body: ContractEnd, runtime: Rt, caller: ApiCaller
+) -> ContractEnded:
+    """Record that the customer's contract ended: retention periods counted from the end of
+    the contract start then (and the retention sweep applies them)."""
+    with runtime.unit(caller) as session:
+        ended = runtime.vault.end_contract(
+            session, actor=caller, purpose=body.purpose, customer_id=customer_id, at=body.at
+        )
+    return ContractEnded(id=customer_id, contract_ended_at=ended)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,3 +64,17 @@ class LookupRequest(_Strict):
 
 class LookupResult(BaseModel):
     customers: list[uuid.UUID]
+
+
+class ContractEnd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(description="A contract purpose of the caller (e.g. order_fulfilment).")
+    at: datetime | None = Field(
+        default=None, description="When it ended (default: now); an aware date and time."
+    )
+
+
+class ContractEnded(BaseModel):
+    id: uuid.UUID
+    contract_ended_at: datetime

@@ -119,7 +119,7 @@ class CustomerView:
 
 _CUSTOMERS = BulkInsert(
     Customer.__table__,
-    ("id", "kek_id", "wrapped_key", "manifest_seq", "created_at", "updated_at"),
+    ("id", "kek_id", "wrapped_key", "manifest_seq", "created_at", "updated_at", "last_contact_at"),
 )
 _VALUES = BulkInsert(
     FieldValue.__table__,
@@ -324,7 +324,7 @@ class Vault:
             db_id = _CUSTOMERS.convert(dialect, "id", customer_id)
             data_key = SymmetricKey.generate()
             kek_id, wrapped = ring.wrap(data_key, owner=owner)
-            customers.append((db_id, kek_id, wrapped, loaded.seq, db_now, db_now))
+            customers.append((db_id, kek_id, wrapped, loaded.seq, db_now, db_now, db_now))
             for name, value in record.items():
                 sealed = data_key.seal(_encode(value), ctx=context(owner, name))
                 values_rows.append((db_id, name, sealed, 1, db_now, db_now))
@@ -591,7 +591,11 @@ class Vault:
             rows = self._index_rows(manifest, customer_id, {n: record[n] for n in lookups})
             if rows:
                 session.execute(insert(BlindIndexEntry), rows)
-        session.execute(update(Customer).where(Customer.id == customer_id).values(updated_at=now))
+        session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id)
+            .values(updated_at=now, last_contact_at=now)
+        )
         names = tuple(sorted(record))
         self.audit.record(
             session,
@@ -604,6 +608,41 @@ class Vault:
             ),
         )
         return CollectedCustomer(customer_id, names, seq)
+
+    def end_contract(
+        self,
+        session: Session,
+        *,
+        actor: Actor,
+        purpose: str,
+        customer_id: uuid.UUID,
+        at: datetime | None = None,
+    ) -> datetime:
+        """Record that the customer's contract ended (an account closed, the last order's
+        warranty over): retention periods counted from the end of the contract start then."""
+        loaded = manifest_service.current(session)
+        spec = self._purpose(loaded.manifest, actor, purpose, customer_id)
+        if spec.legal_basis is not LegalBasis.CONTRACT:
+            raise UnknownPurpose(purpose)
+        ended = at or clock.now()
+        done = session.execute(
+            update(Customer)
+            .where(Customer.id == customer_id, Customer.erased_at.is_(None))
+            .values(contract_ended_at=ended, updated_at=clock.now())
+        )
+        if not getattr(done, "rowcount", 0):
+            raise CustomerNotFound(str(customer_id), purpose=purpose)
+        self.audit.record(
+            session,
+            AuditEvent(
+                action="vault.contract-end",
+                actor=actor.label,
+                customer_pid=str(customer_id),
+                purpose=purpose,
+                detail=f"contract ended {ended.date().isoformat()}",
+            ),
+        )
+        return ended
 
     def index_digest(self, spec: FieldSpec, index_key: str) -> bytes:
         """The blind-index digest of a look-up field's index key (see ``FieldSpec.index_key``)."""

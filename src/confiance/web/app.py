@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -79,6 +80,20 @@ def create_app(
         if report is not None:
             log.info("key-encryption key rotated after erasures (%d data keys)", report.rewrapped)
 
+    last_retention: list[float] = [0.0]
+
+    def retention_daily() -> None:
+        if time.monotonic() - last_retention[0] < 24 * 3600:
+            return
+        last_retention[0] = time.monotonic()
+        report = runtime.retention.run(runtime.db)
+        log.info(
+            "retention: %d values deleted, %d anonymised, %d customers erased",
+            report.values_deleted,
+            report.values_anonymised,
+            report.customers_erased,
+        )
+
     async def expire_consents_periodically() -> None:
         while True:
             await asyncio.sleep(3600)
@@ -86,6 +101,7 @@ def create_app(
                 while await asyncio.to_thread(runtime.consent.expire_due, runtime.db, limit=5_000):
                     pass
                 await asyncio.to_thread(close_unverified)
+                await asyncio.to_thread(retention_daily)
                 await asyncio.to_thread(rotate_after_erasures)
             except ConfianceError as exc:
                 log.error("consent expiry sweep failed: %s", exc.code)
