@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from confiance import __version__
 from confiance.actors import SCOPES, Actor
+from confiance.anonymize import cli as anonymize_cli
 from confiance.apikeys import service as apikeys
 from confiance.audit.errors import AuditChainBroken
 from confiance.backup import cli as backup_cli
@@ -749,6 +750,7 @@ app.add_typer(webhooks_cli.build_app(open_runtime=_runtime, operator=_operator),
 app.add_typer(rights_cli.build_app(open_runtime=_runtime, operator=_operator), name="rights")
 app.add_typer(mail_cli.build_app(open_runtime=_runtime), name="mail")
 backup_cli.register(app, open_runtime=_runtime, make_settings=_settings, operator=_operator)
+app.add_typer(anonymize_cli.build_app(), name="anonymize")
 
 
 @app.command()
