@@ -23,6 +23,7 @@ SCOPES = {
     "customers.lookup": "find a customer by e-mail or phone (blind index)",
     "complaints.read": "read the complaints and survey answers customers sent",
     "staff.manage": "create, change and disable staff accounts",
+    "dp.manage": "set analysts' differential-privacy budgets",
 }
 
 

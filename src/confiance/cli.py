@@ -29,11 +29,14 @@ from confiance.config import Settings
 from confiance.consent.rules import State
 from confiance.consent.service import Change, ConsentContext
 from confiance.consent.tcf.cli import tcf_app
+from confiance.dp import cli as dp_cli
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
 from confiance.mail import cli as mail_cli
 from confiance.manifest import service as manifest_service
 from confiance.manifest.checks import check_file, format_problems
+from confiance.pii import cli as pii_cli
+from confiance.pseudonym import cli as pseudonym_cli
 from confiance.receipts.cli import receipts_app
 from confiance.rights import cli as rights_cli
 from confiance.runtime import Runtime, initialize
@@ -751,6 +754,9 @@ app.add_typer(rights_cli.build_app(open_runtime=_runtime, operator=_operator), n
 app.add_typer(mail_cli.build_app(open_runtime=_runtime), name="mail")
 backup_cli.register(app, open_runtime=_runtime, make_settings=_settings, operator=_operator)
 app.add_typer(anonymize_cli.build_app(), name="anonymize")
+app.add_typer(pii_cli.build_app(open_runtime=_runtime), name="pii")
+app.add_typer(dp_cli.build_app(open_runtime=_runtime, operator=_operator), name="dp")
+app.command("pseudonymise")(pseudonym_cli.build_command(open_runtime=_runtime, operator=_operator))
 
 
 @app.command()

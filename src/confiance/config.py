@@ -19,6 +19,7 @@ __all__ = [
     "DatabaseSettings",
     "ErasureSettings",
     "MailSettings",
+    "PiiSettings",
     "RightsSettings",
     "ServerSettings",
     "Settings",
@@ -203,6 +204,25 @@ class StaffSettings(BaseModel):
     )
 
 
+class PiiSettings(BaseModel):
+    """Personal data found in free text a customer wrote (a support ticket) on collection."""
+
+    free_text: Literal["flag", "redact", "off"] = Field(
+        default="flag",
+        description=(
+            "'flag': keep the text, note in the audit log which kinds of personal data it holds; "
+            "'redact': replace what is found before storing; 'off': do not scan."
+        ),
+    )
+    operator: Literal["replace", "mask", "redact"] = Field(
+        default="replace",
+        description="How 'redact' rewrites a finding: '<EMAIL>', '*****' or nothing.",
+    )
+    language: Literal["auto", "fr", "en"] = Field(
+        default="auto", description="Language of the texts ('auto' guesses per text)."
+    )
+
+
 class ErasureSettings(BaseModel):
     log_file: Path | None = Field(
         default=None,
@@ -234,6 +254,7 @@ class Settings(BaseSettings):
     rights: RightsSettings = Field(default_factory=RightsSettings)
     erasure: ErasureSettings = Field(default_factory=ErasureSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    pii: PiiSettings = Field(default_factory=PiiSettings)
 
     @property
     def database_url(self) -> str:

@@ -28,6 +28,8 @@ from confiance.keys import service as keys_service
 from confiance.mail import service as mail_service
 from confiance.manifest.schemas import Manifest
 from confiance.manifest.service import LoadedManifest
+from confiance.pii.operators import Operator
+from confiance.pii.policy import FreeTextAction, FreeTextPolicy
 from confiance.portal.service import Portal
 from confiance.retention.service import RetentionSweep
 from confiance.rights.service import RightsDesk
@@ -82,7 +84,7 @@ class Runtime:
         consent = ConsentLedger(
             audit=audit, receipts=receipt_issuer(keys), outbox=webhooks_service.enqueue
         )
-        vault = Vault(keys=keys, audit=audit, consent=consent)
+        vault = Vault(keys=keys, audit=audit, consent=consent, free_text=_free_text(settings))
         eraser = Eraser(
             keys=keys,
             audit=audit,
@@ -191,6 +193,17 @@ def run_connectors(manifest: Manifest, identity: Mapping[str, Any]) -> list[Conn
         )
         for r in erasure_connectors.run(manifest, identity=matched)
     ]
+
+
+def _free_text(settings: Settings) -> FreeTextPolicy | None:
+    """How free text is scanned on collection (``None``: not at all)."""
+    if settings.pii.free_text == "off":
+        return None
+    return FreeTextPolicy(
+        action=FreeTextAction(settings.pii.free_text),
+        operator=Operator(settings.pii.operator),
+        language=settings.pii.language,
+    )
 
 
 def _keyring_source(settings: Settings) -> KeyringSource:

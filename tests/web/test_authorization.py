@@ -68,6 +68,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/customers/{customer_id}/receipts/{receipt_id}"): SERVICE,
     ("GET", "/v1/audiences/{purpose}"): SERVICE,
     ("GET", "/v1/consents/daily"): SERVICE,
+    ("GET", "/v1/dp/datasets"): SERVICE,
+    ("GET", "/v1/dp/budgets/{dataset}"): SERVICE,
+    ("POST", "/v1/dp/queries"): SERVICE,
+    ("POST", "/v1/pii/scan"): SERVICE,
     ("POST", "/v1/webhooks"): SERVICE,
     ("GET", "/v1/webhooks"): SERVICE,
     ("DELETE", "/v1/webhooks/{subscription_id}"): SERVICE,
@@ -287,6 +291,7 @@ def concrete(path: str, world: World) -> str:
         "request_id": str(world.request),
         "account_id": str(world.spare_account),
         "action": "assign",
+        "dataset": "customers",
     }
     if path.startswith("/console/accounts/"):
         values["action"] = "reset-mfa"

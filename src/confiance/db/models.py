@@ -4,6 +4,7 @@ from confiance.apikeys import models as apikeys
 from confiance.audit import models as audit
 from confiance.consent import models as consent
 from confiance.db.base import Base
+from confiance.dp import models as dp
 from confiance.erasure import models as erasure
 from confiance.keys import models as keys
 from confiance.mail import models as mail
@@ -20,6 +21,7 @@ __all__ = [
     "apikeys",
     "audit",
     "consent",
+    "dp",
     "erasure",
     "keys",
     "mail",

@@ -32,8 +32,10 @@ from confiance.crypto import BlindIndexer, KeyringSource, SymmetricKey, context
 from confiance.db.bulk import BulkInsert
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import NotALookupField, UnknownField, UnknownPurpose
-from confiance.manifest.schemas import FieldSpec, LegalBasis, Manifest, PurposeSpec
+from confiance.manifest.schemas import FieldSpec, FieldType, LegalBasis, Manifest, PurposeSpec
 from confiance.manifest.service import LoadedManifest
+from confiance.pii.policy import FreeTextPolicy
+from confiance.pseudonym.service import Pseudonymiser
 from confiance.vault.errors import (
     ConsentRequired,
     CustomerNotFound,
@@ -153,6 +155,12 @@ _INDEX = BulkInsert(
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _is_free_text(spec: FieldSpec) -> bool:
+    """Text a customer writes in their own words (a support ticket), where any personal data
+    may hide: a ``text`` field, or a field of the ``user.content`` category."""
+    return spec.type is FieldType.TEXT or spec.category.startswith("user.content")
+
+
 def _encode(value: Any) -> bytes:
     return _ENCODER.encode(value).encode()
 
@@ -168,11 +176,14 @@ class Vault:
         keys: KeyringSource,
         audit: AuditLog,
         consent: ConsentGate | None = None,
+        free_text: FreeTextPolicy | None = None,
     ) -> None:
         self.keys = keys
         self.audit = audit
         self.consent: ConsentGate = consent or NoConsentLedger()
+        self.free_text = free_text
         self._indexer = BlindIndexer(keys.get().blind_index_key)
+        self._pseudonymiser = Pseudonymiser(keys)
 
     # -- checks -----------------------------------------------------------------------------
     def _purpose(
@@ -240,8 +251,11 @@ class Vault:
         allowed: set[str],
         purposes: list[str],
         values: Mapping[str, Any],
+        notes: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Validate every field of one record; raise before anything is written."""
+        """Validate every field of one record; raise before anything is written. Free text a
+        customer wrote is scanned for personal data (``free_text`` policy): flagged in
+        ``notes`` (entity types and counts, never values) or redacted."""
         if not values:
             raise NothingToCollect()
         normalized: dict[str, Any] = {}
@@ -252,6 +266,11 @@ class Vault:
             if name not in allowed:
                 raise FieldNotNeeded(name, purposes)
             normalized[name] = spec.normalize(value)
+            if self.free_text is not None and _is_free_text(spec):
+                outcome = self.free_text.apply(normalized[name])
+                normalized[name] = outcome.value
+                if outcome.found and notes is not None:
+                    notes.append(f"{name}={outcome.summary()}")
         return normalized
 
     def _index_rows(
@@ -305,7 +324,11 @@ class Vault:
                 # entered into (e.g. the contract), consent comes with the ledger.
                 raise ConsentRequired(key)
             allowed.update(spec.fields)
-        prepared = [self._prepare(manifest, allowed, purpose_list, rec) for rec in records]
+        notes: list[list[str]] = [[] for _ in records]
+        prepared = [
+            self._prepare(manifest, allowed, purpose_list, rec, notes[i])
+            for i, rec in enumerate(records)
+        ]
 
         ring = self.keys.get()
         now = clock.now()
@@ -318,7 +341,7 @@ class Vault:
         results: list[CollectedCustomer] = []
         purpose_label = ",".join(purpose_list)
         lookups = {f.name: f for f in manifest.fields if f.lookup}
-        for record in prepared:
+        for record, found in zip(prepared, notes, strict=True):
             customer_id = uuid.uuid4()
             owner = str(customer_id)
             db_id = _CUSTOMERS.convert(dialect, "id", customer_id)
@@ -340,6 +363,7 @@ class Vault:
                     customer_pid=owner,
                     purpose=purpose_label,
                     fields=names,
+                    detail=("personal data in free text: " + "; ".join(found)) if found else None,
                 )
             )
             results.append(CollectedCustomer(customer_id, names, loaded.seq))
@@ -469,13 +493,15 @@ class Vault:
 
     def pseudonym(self, customer_id: str) -> str:
         """A stable keyed pseudonym of a customer, for purposes that must not see the id."""
-        return self._indexer.digest("pseudonym/customer", customer_id).hex()[:32]
+        return self._pseudonymiser.customer(customer_id)
 
     def _pseudonymise(self, manifest: Manifest, name: str, value: Any) -> Any:
-        category = manifest.fields_by_name[name].category
-        if value is None or not category.startswith(DIRECT_IDENTIFIERS):
+        """Direct identifiers replaced by keyed pseudonyms (the same ``confiance pseudonymise``
+        writes for a column of that name), other values as they are."""
+        spec = manifest.fields_by_name[name]
+        if value is None or not spec.category.startswith(DIRECT_IDENTIFIERS):
             return value
-        return self._indexer.digest(f"pseudonym/{name}", _encode(value).decode()).hex()[:32]
+        return self._pseudonymiser.of_field(spec, value)
 
     # -- rectify ----------------------------------------------------------------------------
     def rectify(
@@ -492,7 +518,8 @@ class Vault:
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
         spec = self._purpose(manifest, actor, purpose, customer_id)
-        record = self._prepare(manifest, set(spec.fields), [purpose], values)
+        notes: list[str] = []
+        record = self._prepare(manifest, set(spec.fields), [purpose], values, notes)
         return self._rewrite(
             session,
             manifest=manifest,
@@ -502,6 +529,7 @@ class Vault:
             record=record,
             label=purpose,
             check=lambda: self._check_consent(session, spec, customer_id),
+            notes=notes,
         )
 
     def correct(
@@ -516,8 +544,9 @@ class Vault:
         purpose holds it; audited under the purpose ``rights.rectification``."""
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
+        notes: list[str] = []
         record = self._prepare(
-            manifest, set(manifest.fields_by_name), ["rights.rectification"], values
+            manifest, set(manifest.fields_by_name), ["rights.rectification"], values, notes
         )
         return self._rewrite(
             session,
@@ -528,6 +557,7 @@ class Vault:
             record=record,
             label="rights.rectification",
             check=None,
+            notes=notes,
         )
 
     def _rewrite(
@@ -541,6 +571,7 @@ class Vault:
         record: Mapping[str, Any],
         label: str,
         check: Callable[[], None] | None,
+        notes: Sequence[str] = (),
     ) -> CollectedCustomer:
         found = session.execute(
             select(Customer.wrapped_key, Customer.erased_at, Customer.restricted_at).where(
@@ -605,6 +636,7 @@ class Vault:
                 customer_pid=owner,
                 purpose=label,
                 fields=names,
+                detail=("personal data in free text: " + "; ".join(notes)) if notes else None,
             ),
         )
         return CollectedCustomer(customer_id, names, seq)

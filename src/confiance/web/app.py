@@ -20,9 +20,11 @@ from sqlalchemy import select
 from confiance import __version__, overview
 from confiance.config import Settings
 from confiance.consent import routes as consent_routes
+from confiance.dp import routes as dp_routes
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
 from confiance.mail.delivery import MailWorker
+from confiance.pii import routes as pii_routes
 from confiance.portal import pages as portal_pages
 from confiance.rights import routes as rights_routes
 from confiance.runtime import Runtime
@@ -157,6 +159,8 @@ def create_app(
     app.include_router(rights_routes.router)
     app.include_router(portal_pages.router)
     app.include_router(staff_pages.router)
+    app.include_router(dp_routes.router)
+    app.include_router(pii_routes.router)
 
     @app.get("/health", tags=["service"])
     async def health(rt: Rt) -> dict[str, str]:
