@@ -1,4 +1,5 @@
-"""Benchmark: consent over HTTP on one API worker: decisions read, and decisions written
+"""Benchmark: consent over HTTP on one API worker (or ``--workers N`` on PostgreSQL): decisions
+read, and decisions written
 (each with its event, state, receipt signed with Ed25519, audit entry and outbox row).
 
 Uses ``wrk`` (Debian package ``wrk``) as the load generator; the baseline, measured against
@@ -6,6 +7,7 @@ the same server in the same run, is ``GET /health`` (a FastAPI route running ``S
 transaction), the floor of any route that touches the database.
 
     python benchmarks/consent_http.py [--customers 2000] [--seconds 10] [--database-url ...]
+        [--workers N]
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="API worker processes (PostgreSQL only)"
+    )
     add_database_option(parser)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -108,7 +113,8 @@ def main() -> None:
         if args.database_url:
             env["CONFIANCE__DATABASE__URL"] = runtime.db.url.render_as_string(hide_password=False)
         server = subprocess.Popen(
-            [sys.executable, "-m", "confiance", "serve", "--port", str(port)],
+            [sys.executable, "-m", "confiance", "serve", "--port", str(port)]
+            + (["--workers", str(args.workers)] if args.workers > 1 else []),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -148,7 +154,7 @@ def main() -> None:
             receipts = s.execute(select(func.count()).select_from(ConsentReceipt)).scalar_one()
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    console.print(f"[bold]Consent over HTTP, one worker, {backend}, wrk -t2 -c32[/]")
+    console.print(f"[bold]Consent over HTTP, {args.workers} worker(s), {backend}, wrk -t2 -c32[/]")
     floor = results["GET /health (baseline)"][0]
     for name, (rate, median, errors) in results.items():
         console.print(

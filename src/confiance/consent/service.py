@@ -714,6 +714,15 @@ class ConsentLedger:
             consent_version=consent_version,
         ).allowed
 
+    def cached_verdict(
+        self, customer_id: uuid.UUID, purpose: str, consent_version: int, manifest_seq: int
+    ) -> Verdict | None:
+        """A verdict from the in-process cache alone (``None`` on a miss or once it expired)."""
+        hit = self._decisions.get((customer_id, consent_version, manifest_seq, purpose))
+        if hit is None or (hit[1] is not None and clock.timestamp() >= hit[1]):
+            return None
+        return hit[0]
+
     def decide_cached(
         self, customer_id: uuid.UUID, purpose: str, consent_version: int, manifest_seq: int
     ) -> bool | None:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from confiance import __version__, overview
 from confiance.config import Settings
 from confiance.consent import routes as consent_routes
+from confiance.consent.fastlane import DecisionFastLane
 from confiance.dp import routes as dp_routes
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
@@ -136,6 +137,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await sweep
             checkpoint()
+            _close_fast_lane(app)
             if own_runtime:
                 runtime.close()
 
@@ -150,6 +152,7 @@ def create_app(
     )
     app.state.runtime = runtime
     problems.install(app)
+    app.add_middleware(DecisionFastLane, runtime=runtime)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.include_router(vault_routes.router)
@@ -179,6 +182,16 @@ def create_app(
         )
 
     return app
+
+
+def _close_fast_lane(app: FastAPI) -> None:
+    """Release the decision lane's own database connection (PostgreSQL) at shutdown."""
+    node: object | None = app.middleware_stack
+    while node is not None:
+        if isinstance(node, DecisionFastLane):
+            node.close()
+            return
+        node = getattr(node, "app", None)
 
 
 def create_app_from_env() -> FastAPI:
