@@ -22,6 +22,7 @@ SCOPES = {
     "analytics": "read consent analytics (aggregates, no identities)",
     "customers.lookup": "find a customer by e-mail or phone (blind index)",
     "complaints.read": "read the complaints and survey answers customers sent",
+    "complaints.manage": "mark complaints as handled",
     "staff.manage": "create, change and disable staff accounts",
     "dp.manage": "set analysts' differential-privacy budgets",
 }

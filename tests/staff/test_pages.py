@@ -583,3 +583,26 @@ def test_an_admin_changes_a_role_and_the_sessions_of_that_account_end(
         assert after.role == "auditor"
         # The agent's open session ended with the change.
         assert other.get("/console/requests").url.path == "/console/login"
+
+
+def test_the_dpo_marks_a_complaint_as_handled(runtime: Runtime, client: TestClient) -> None:
+    with runtime.db.transaction() as s:
+        complaint = runtime.portal.complain(
+            s, signed=None, topic="consent", text="Trop de courriels.", language="fr"
+        )
+    sign_in(client, make_staff(runtime, "dpo"))
+    page = client.get("/console/complaints")
+    assert "Mark as handled" in page.text or "Marquer comme traitée" in page.text
+    done = client.post(
+        f"/console/complaints/{complaint}/handled", data={"csrf": csrf_of(page.text)}
+    )
+    assert done.status_code == 200 and done.url.path == "/console/complaints"
+    with runtime.db.transaction() as s:
+        [view] = runtime.portal.complaints(s, actor=actor_for_role("dpo"))
+    assert view.status == "handled"
+
+
+def actor_for_role(role: str) -> Any:
+    from confiance.staff.roles import actor_for
+
+    return actor_for(role, "test")

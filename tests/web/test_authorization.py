@@ -144,6 +144,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/audit/verify"): _roles("admin", "dpo", "auditor"),
     ("GET", "/console/webhooks"): _roles("admin", "dpo"),
     ("GET", "/console/complaints"): _roles("dpo"),
+    ("POST", "/console/complaints/{complaint_id}/handled"): _roles("dpo"),
     ("GET", "/console/accounts"): _roles("admin"),
     ("POST", "/console/accounts"): _roles("admin"),
     ("POST", "/console/accounts/{account_id}/{action}"): _roles("admin"),
@@ -185,6 +186,7 @@ class World:
     request: uuid.UUID
     spare_account: uuid.UUID
     api_key: str
+    complaint: int
 
 
 @pytest.fixture
@@ -251,7 +253,11 @@ def build_world(runtime: Runtime) -> World:
                 password="Matrix-Password-long-1",
                 actor=OPERATOR,
             )
-    return World(runtime, customer, change.receipt_id, info.id, request, spare, token)
+    with runtime.db.transaction() as s:
+        complaint = runtime.portal.complain(
+            s, signed=None, topic="other", text="Une réclamation.", language="fr"
+        )
+    return World(runtime, customer, change.receipt_id, info.id, request, spare, token, complaint)
 
 
 def runtime_manifest(runtime: Runtime, session: Any) -> Any:
@@ -292,6 +298,7 @@ def concrete(path: str, world: World) -> str:
         "account_id": str(world.spare_account),
         "action": "assign",
         "dataset": "customers",
+        "complaint_id": str(world.complaint),
     }
     if path.startswith("/console/accounts/"):
         values["action"] = "reset-mfa"

@@ -379,6 +379,36 @@ class Portal:
             for r in rows
         ]
 
+    def close_complaint(
+        self, session: Session, *, complaint_id: int, actor: Actor, note: str = ""
+    ) -> ComplaintView:
+        """Mark a complaint as handled (audited, with who closed it)."""
+        actor.require("complaints.manage")
+        row = session.get(Complaint, complaint_id)
+        if row is None:
+            raise FeedbackInvalid("no such complaint", field="complaint")
+        row.status = "handled"
+        self.audit.record(
+            session,
+            AuditEvent(
+                action="portal.complaint-handled",
+                actor=actor.label,
+                customer_pid=row.customer_pid,
+                purpose="privacy_center",
+                detail=f"complaint {row.id}" + (f"; {note[:200]}" if note.strip() else ""),
+            ),
+        )
+        key = self._key("portal-feedback")
+        return ComplaintView(
+            id=row.id,
+            customer_pid=row.customer_pid,
+            topic=row.topic,
+            text=key.open(row.text_sealed, ctx=f"complaint/{row.id}".encode()).decode(),
+            language=row.language,
+            created_at=row.created_at,
+            status=row.status,
+        )
+
     def answer_survey(
         self,
         session: Session,

@@ -124,6 +124,7 @@ DONE_LABELS = {
     "created": N_("The account is created."),
     "disabled": N_("The account is disabled and its sessions ended."),
     "mfa": N_("The account's authenticator is reset: it enrols again at its next sign-in."),
+    "handled": N_("The complaint is marked as handled."),
     "role": N_("The account's role is changed; its sessions ended, so it signs in again."),
 }
 

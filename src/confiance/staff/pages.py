@@ -750,8 +750,26 @@ def complaints(request: Request, rt: Rt, signed: Staff) -> HTMLResponse:
     return render(
         request,
         "console/complaints.html",
-        _context(request, signed, "/console/complaints", complaints=found, survey=survey),
+        _context(
+            request,
+            signed,
+            "/console/complaints",
+            complaints=found,
+            survey=survey,
+            notice=_done(request),
+        ),
     )
+
+
+@router.post("/console/complaints/{complaint_id}/handled")
+def complaint_handled(
+    request: Request, rt: Rt, signed: Staff, complaint_id: int, csrf: FormText = ""
+) -> RedirectResponse:
+    """Mark a complaint as handled."""
+    check_csrf(request, csrf, signed.csrf_token)
+    with _as_staff(), rt.db.transaction() as session:
+        rt.portal.close_complaint(session, complaint_id=complaint_id, actor=signed.actor)
+    return redirect(request, "/console/complaints?done=handled")
 
 
 # -- staff accounts -----------------------------------------------------------------------------

@@ -48,6 +48,7 @@ _SCOPES: dict[Role, frozenset[str]] = {
             "manifest.read",
             "analytics",
             "complaints.read",
+            "complaints.manage",
             "customers.lookup",
             "webhooks",
         }
