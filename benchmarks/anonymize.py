@@ -2,7 +2,7 @@
 
 Side by side, in one run: Confiance's optimal full-domain search and its local recoding,
 anjana's greedy k-anonymity (in its own environment, ``benchmarks/.peers/anonymize``, made by
-``peers/anonymize_env.py``), and the known optimum of the data's README (precision loss
+``peers/peer_env.py``), and the known optimum of the data's README (precision loss
 0.6875, no suppression). Each release is written to a CSV file and checked for k with pycanon
 in the peers' environment, not by Confiance. Precision loss is the mean over the
 quasi-identifiers' cells of level / height, a suppressed row counting 1 per cell.
@@ -136,9 +136,9 @@ def main() -> None:
     if not ADULT.is_dir():
         raise SystemExit(f"Adult not found at {ADULT}")
     sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
-    import anonymize_env
+    import peer_env
 
-    peer_python = anonymize_env.ensure()
+    peer_python = peer_env.ensure("anonymize")
     with tempfile.TemporaryDirectory(prefix="confiance-anonymize-") as tmp:
         folder = Path(tmp)
         rows = confiance_runs(args.k, args.suppression, args.repeat, folder)

@@ -8,7 +8,7 @@ distractors: order numbers, prices, dates that are not births.
 
 Both engines run in this one invocation on the same texts, grouped by language: Confiance in
 this process, Presidio's ``BatchAnalyzerEngine`` in its own environment
-(``benchmarks/peers/pii_env.py`` creates it on first use). Prints, per entity type, precision,
+(``benchmarks/peers/peer_env.py`` creates it on first use). Prints, per entity type, precision,
 recall and F1 on exact spans for both, and documents per second.
 
     python benchmarks/pii.py
@@ -36,7 +36,7 @@ from stdnum.fr import nir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
-import pii_env
+import peer_env
 
 from confiance.pii import Scanner
 
@@ -309,7 +309,7 @@ def run_confiance(texts: dict[str, list[str]]) -> tuple[dict[str, list[list[Span
 
 
 def run_presidio(texts: dict[str, list[str]]) -> tuple[dict[str, list[list[Span]]], float]:
-    python = pii_env.ensure()
+    python = peer_env.ensure("pii")
     runner = Path(__file__).resolve().parent / "peers" / "presidio_pii.py"
     with tempfile.TemporaryDirectory() as tmp:
         source, result = Path(tmp) / "corpus.json", Path(tmp) / "result.json"
