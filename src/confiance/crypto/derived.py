@@ -10,11 +10,22 @@ secret to its owner through the context, as for any token.
 
 The derived key's 8-byte id comes out of the same HKDF output, so a token records which derived
 key sealed it and fails (opaquely) under any other.
+
+Derivation (HKDF, then an AES-GCM key object) costs more than the sealing it serves, and runs on
+every request of some domains: the last key per purpose is kept while the ring is the same
+object (a reloaded key file gives a new ring, hence new keys).
+
+:func:`keyed_digest` is the other recipe over derived keys: an HMAC-SHA256 for secrets that
+are checked and never read back (one-time codes); :func:`same_digest` compares two in constant
+time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import threading
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -23,14 +34,36 @@ from confiance.crypto.aead import KEY_ID_SIZE, SymmetricKey
 from confiance.crypto.keyring import Keyring
 from confiance.crypto.secret import Secret
 
-__all__ = ["derived_key"]
+__all__ = ["derived_key", "keyed_digest", "same_digest"]
 
 _PURPOSE = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_cache: dict[str, tuple[Keyring, SymmetricKey]] = {}
+_cache_lock = threading.Lock()
 
 
 def derived_key(ring: Keyring, purpose: str) -> SymmetricKey:
     """The sealing key for ``purpose`` (lower-case words joined by ``-``), stable across KEK
     rotations."""
+    hit = _cache.get(purpose)
+    if hit is not None and hit[0] is ring:
+        return hit[1]
+    key = _derive(ring, purpose)
+    with _cache_lock:
+        _cache[purpose] = (ring, key)
+    return key
+
+
+def keyed_digest(ring: Keyring, purpose: str, message: bytes) -> bytes:
+    """HMAC-SHA256 of ``message`` under the key derived for ``purpose``."""
+    return hmac.new(derived_key(ring, purpose).material.reveal(), message, hashlib.sha256).digest()
+
+
+def same_digest(a: bytes, b: bytes) -> bool:
+    """Whether two digests are equal, in time independent of where they differ."""
+    return hmac.compare_digest(a, b)
+
+
+def _derive(ring: Keyring, purpose: str) -> SymmetricKey:
     if not _PURPOSE.fullmatch(purpose):
         raise ValueError("a derived key purpose is lower-case letters, digits and '-'")
     okm = HKDF(

@@ -60,16 +60,10 @@ _HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # -- sealing ------------------------------------------------------------------------------------
 _SEALING_PURPOSE = "mail-outbox"
-_sealing_cache: tuple[Keyring, SymmetricKey] | None = None
 
 
 def _sealing_key(ring: Keyring) -> SymmetricKey:
-    global _sealing_cache
-    cached = _sealing_cache
-    if cached is None or cached[0] is not ring:
-        cached = (ring, derived_key(ring, _SEALING_PURPOSE))
-        _sealing_cache = cached
-    return cached[1]
+    return derived_key(ring, _SEALING_PURPOSE)
 
 
 def _ctx(message_id: str, part: str) -> bytes:

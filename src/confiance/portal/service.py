@@ -16,12 +16,10 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,20 +29,20 @@ from confiance.actors import Actor
 from confiance.audit.service import AuditEvent, AuditLog
 from confiance.config import RightsSettings, StaffSettings
 from confiance.crypto import KeyringSource, SymmetricKey
-from confiance.crypto.derived import derived_key
+from confiance.crypto.derived import derived_key, keyed_digest, same_digest
 from confiance.mail import service as mail_service
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import InvalidFieldValue
-from confiance.manifest.schemas import FieldSpec, FieldType, Manifest
+from confiance.manifest.schemas import FieldSpec
 from confiance.portal.errors import FeedbackInvalid, NothingHeld, NotSignedIn
 from confiance.portal.models import Complaint, PortalSession, SignInCode, SurveyAnswer
 from confiance.rights import messages
 from confiance.rights.errors import (
     CodeRejected,
     InvalidRequestDetails,
-    NoContactField,
     TooManyCodes,
 )
+from confiance.rights.service import contact_field
 from confiance.vault.models import BlindIndexEntry, Customer
 from confiance.vault.service import Vault
 
@@ -109,28 +107,15 @@ class Portal:
     vault: Vault
     rights_settings: RightsSettings
     session_settings: StaffSettings
-    _derived: dict[str, tuple[Any, SymmetricKey]] = field(default_factory=dict, repr=False)
 
     def _key(self, purpose: str) -> SymmetricKey:
-        ring = self.keys.get()
-        cached = self._derived.get(purpose)
-        if cached is None or cached[0] is not ring:
-            cached = self._derived[purpose] = (ring, derived_key(ring, purpose))
-        return cached[1]
+        return derived_key(self.keys.get(), purpose)
 
     def _code_hash(self, code_id: uuid.UUID, code: str) -> bytes:
-        secret = self._key("portal-codes").material.reveal()
-        return hmac.new(secret, f"{code_id}:{code}".encode(), hashlib.sha256).digest()
-
-    @staticmethod
-    def _contact_field(manifest: Manifest) -> FieldSpec:
-        for spec in manifest.fields:
-            if spec.type is FieldType.EMAIL and spec.lookup:
-                return spec
-        raise NoContactField()
+        return keyed_digest(self.keys.get(), "portal-codes", f"{code_id}:{code}".encode())
 
     def _normalized(self, session: Session, email: str) -> tuple[FieldSpec, str, bytes]:
-        spec = self._contact_field(manifest_service.current(session).manifest)
+        spec = contact_field(manifest_service.current(session).manifest)
         try:
             normalized = spec.normalize(email)
         except InvalidFieldValue:
@@ -203,9 +188,7 @@ class Portal:
         ).scalar_one_or_none()
         if pending is None:
             return CodeRejected(0)
-        if not hmac.compare_digest(
-            self._code_hash(pending.id, (code or "").strip()), pending.code_hash
-        ):
+        if not same_digest(self._code_hash(pending.id, (code or "").strip()), pending.code_hash):
             pending.attempts += 1
             left = self.rights_settings.code_attempts - pending.attempts
             if left <= 0:

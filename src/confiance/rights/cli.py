@@ -28,7 +28,7 @@ from confiance.rights.service import RequestView
 __all__ = ["build_app"]
 
 
-RequestRef = Annotated[str, typer.Argument(help="The request's reference (R-XXXX-XXXX) or id.")]
+RequestRef = Annotated[str, typer.Argument(help="The request's reference (R-7K2M-9QXD...) or id.")]
 
 _STANDING_STYLE = {"overdue": "bold red", "due_soon": "yellow", "on_time": "green"}
 

@@ -22,7 +22,6 @@ transaction. Rules held here:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 import uuid
@@ -43,7 +42,7 @@ from confiance.config import RightsSettings
 from confiance.consent.rules import SALE_SHARING, SENSITIVE, State
 from confiance.consent.service import Change, ConsentContext, ConsentLedger
 from confiance.crypto import KeyringSource, SymmetricKey
-from confiance.crypto.derived import derived_key
+from confiance.crypto.derived import derived_key, keyed_digest, same_digest
 from confiance.deadlines import Jurisdiction, Standing
 from confiance.erasure.service import Eraser, ErasureReport
 from confiance.mail import service as mail_service
@@ -72,6 +71,7 @@ __all__ = [
     "RequestView",
     "RightsDesk",
     "Verification",
+    "contact_field",
 ]
 
 
@@ -176,6 +176,15 @@ class RequestView:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+def contact_field(manifest: Manifest) -> FieldSpec:
+    """The e-mail look-up field through which requesters (and privacy-center sign-ins) are
+    matched to customers."""
+    for spec in manifest.fields:
+        if spec.type is FieldType.EMAIL and spec.lookup:
+            return spec
+    raise NoContactField()
+
+
 def _reference() -> str:
     raw = "".join(secrets.choice(_CROCKFORD) for _ in range(8))
     return f"R-{raw[:4]}-{raw[4:]}"
@@ -199,20 +208,10 @@ class RightsDesk:
     settings: RightsSettings
     #: ``confiance.mail.service.enqueue``-shaped: queues one e-mail in the caller's transaction.
     mail: Callable[..., Any]
-    _derived_keys: dict[str, tuple[Any, SymmetricKey]] = field(default_factory=dict, repr=False)
 
     # -- helpers ------------------------------------------------------------------------------
-    def _derived(self, purpose: str) -> SymmetricKey:
-        """A key derived from the ring, kept while the ring is the same object (HKDF on every
-        request would cost more than the sealing itself)."""
-        ring = self.keys.get()
-        cached = self._derived_keys.get(purpose)
-        if cached is None or cached[0] is not ring:
-            cached = self._derived_keys[purpose] = (ring, derived_key(ring, purpose))
-        return cached[1]
-
     def _key(self) -> SymmetricKey:
-        return self._derived("rights-requests")
+        return derived_key(self.keys.get(), "rights-requests")
 
     def _seal(self, request_id: uuid.UUID, part: str, raw: bytes) -> bytes:
         return self._key().seal(raw, ctx=f"rights/{request_id}/{part}".encode())
@@ -221,15 +220,7 @@ class RightsDesk:
         return self._key().open(sealed, ctx=f"rights/{request_id}/{part}".encode())
 
     def _code_hash(self, request_id: uuid.UUID, code: str) -> bytes:
-        secret = self._derived("rights-codes").material.reveal()
-        return hmac.new(secret, f"{request_id}:{code}".encode(), hashlib.sha256).digest()
-
-    @staticmethod
-    def _contact_field(manifest: Manifest) -> FieldSpec:
-        for spec in manifest.fields:
-            if spec.type is FieldType.EMAIL and spec.lookup:
-                return spec
-        raise NoContactField()
+        return keyed_digest(self.keys.get(), "rights-codes", f"{request_id}:{code}".encode())
 
     def _digest(self, spec: FieldSpec, normalized: str) -> bytes:
         return self.vault.index_digest(spec, normalized)
@@ -244,7 +235,7 @@ class RightsDesk:
         return row
 
     def resolve(self, session: Session, *, ref: str) -> uuid.UUID:
-        """A request's id from its id or its reference (``R-XXXX-XXXX``, any case)."""
+        """A request's id from its id or its reference (such as ``R-7K2M-9QXD``, any case)."""
         try:
             return uuid.UUID(ref)
         except ValueError:
@@ -358,7 +349,7 @@ class RightsDesk:
             )
         loaded = manifest_service.current(session)
         manifest = loaded.manifest
-        contact_spec = self._contact_field(manifest)
+        contact_spec = contact_field(manifest)
         try:
             normalized = contact_spec.normalize(email)
         except InvalidFieldValue:
@@ -574,7 +565,7 @@ class RightsDesk:
         if row.status != RequestStatus.RECEIVED or pending is None:
             return CodeRejected(0)
         candidate = (code or "").strip()
-        if not hmac.compare_digest(self._code_hash(row.id, candidate), pending.code_hash):
+        if not same_digest(self._code_hash(row.id, candidate), pending.code_hash):
             pending.attempts += 1
             left = self.settings.code_attempts - pending.attempts
             if left <= 0:
@@ -629,7 +620,7 @@ class RightsDesk:
 
     def _customers_for(self, session: Session, row: RightsRequest) -> list[uuid.UUID]:
         manifest = manifest_service.current(session).manifest
-        spec = self._contact_field(manifest)
+        spec = contact_field(manifest)
         return list(
             session.execute(
                 select(BlindIndexEntry.customer_id)
@@ -651,7 +642,7 @@ class RightsDesk:
         if (
             row is None
             or row.access_token_hash is None
-            or not hmac.compare_digest(row.access_token_hash, _token_hash(token or ""))
+            or not same_digest(row.access_token_hash, _token_hash(token or ""))
         ):
             raise RequestNotFound()
         return self._view(session, row, history=True)

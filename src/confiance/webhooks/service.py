@@ -122,16 +122,10 @@ def _info(row: WebhookSubscription) -> SubscriptionInfo:
 
 # -- secrets ------------------------------------------------------------------------------------
 _SEALING_PURPOSE = "webhook-secret"
-_sealing_cache: tuple[Keyring, SymmetricKey] | None = None
 
 
 def _sealing_key(ring: Keyring) -> SymmetricKey:
-    global _sealing_cache
-    cached = _sealing_cache
-    if cached is None or cached[0] is not ring:
-        cached = (ring, derived_key(ring, _SEALING_PURPOSE))
-        _sealing_cache = cached
-    return cached[1]
+    return derived_key(ring, _SEALING_PURPOSE)
 
 
 def _seal_secret(keys: KeyringSource, subscription_id: str, raw: bytes) -> bytes:
