@@ -10,6 +10,7 @@ __all__ = [
     "ConsentRequired",
     "CustomerNotFound",
     "FieldNotNeeded",
+    "NotAContractPurpose",
     "NothingToCollect",
     "ProcessingRefused",
     "ProcessingRestricted",
@@ -119,4 +120,17 @@ class ProcessingRestricted(VaultError):
             f"stored, and '{purpose}' may not use it until the restriction is lifted.",
             purpose=purpose,
             customer_id=customer_id,
+        )
+
+
+class NotAContractPurpose(VaultError):
+    code = "not-a-contract-purpose"
+    status = 422
+    title = "This purpose does not rest on a contract"
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__(
+            f"'{purpose}' does not rest on a contract, so it has no end of contract; name a "
+            "purpose whose legal basis is 'contract' (e.g. order_fulfilment).",
+            purpose=purpose,
         )

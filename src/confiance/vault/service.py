@@ -40,6 +40,7 @@ from confiance.vault.errors import (
     ConsentRequired,
     CustomerNotFound,
     FieldNotNeeded,
+    NotAContractPurpose,
     NothingToCollect,
     ProcessingRefused,
     ProcessingRestricted,
@@ -655,7 +656,7 @@ class Vault:
         loaded = manifest_service.current(session)
         spec = self._purpose(loaded.manifest, actor, purpose, customer_id)
         if spec.legal_basis is not LegalBasis.CONTRACT:
-            raise UnknownPurpose(purpose)
+            raise NotAContractPurpose(purpose)
         ended = at or clock.now()
         done = session.execute(
             update(Customer)
