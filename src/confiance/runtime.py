@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from confiance.audit.service import AuditEvent, AuditLog
 from confiance.config import Settings
 from confiance.consent.receipting import receipt_issuer
 from confiance.consent.service import ConsentLedger
+from confiance.consent.writer import ConsentWriter
 from confiance.crypto import Keyring, KeyringSource, Signer, write_keyring
 from confiance.db import Database, migrate
 from confiance.erasure import connectors as erasure_connectors
@@ -57,6 +58,16 @@ class Runtime:
     staff: StaffAccounts
     portal: Portal
     retention: RetentionSweep
+    _writer: ConsentWriter | None = field(default=None, init=False, repr=False)
+
+    @property
+    def consent_writer(self) -> ConsentWriter:
+        """Group commit for consent changes over HTTP (its thread starts on first use)."""
+        if self._writer is None:
+            self._writer = ConsentWriter(
+                self.db, self.consent, unit=self.unit, on_refused=self.record_refusal
+            )
+        return self._writer
 
     @classmethod
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
@@ -82,7 +93,7 @@ class Runtime:
             checkpoint_file=settings.checkpoint_path,
         )
         consent = ConsentLedger(
-            audit=audit, receipts=receipt_issuer(keys), outbox=webhooks_service.enqueue
+            audit=audit, receipts=receipt_issuer(keys), outbox=webhooks_service.enqueue_many
         )
         vault = Vault(keys=keys, audit=audit, consent=consent, free_text=_free_text(settings))
         eraser = Eraser(
@@ -134,10 +145,11 @@ class Runtime:
                 yield session
         except VaultError as exc:
             if exc.refused_access:
-                self._record_refusal(actor, exc)
+                self.record_refusal(actor, exc)
             raise
 
-    def _record_refusal(self, actor: Actor, exc: VaultError) -> None:
+    def record_refusal(self, actor: Actor, exc: VaultError) -> None:
+        """Record a refused access in the audit log, in a transaction of its own."""
         customer = exc.fields.get("customer_id")
         purpose = exc.fields.get("purpose")
         try:
@@ -180,6 +192,8 @@ class Runtime:
             require_erasures_applied(session, log_file=self.eraser.log_file)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
         self.db.dispose()
 
 

@@ -34,6 +34,7 @@ from confiance.consent.schemas import (
 )
 from confiance.consent.service import (
     Change,
+    ChangeJob,
     ChangeRecord,
     ConsentContext,
     Overview,
@@ -99,14 +100,17 @@ def consent_overview(
 
 
 @router.post("/v1/customers/{customer_id}/consents", response_model=ConsentChangeResult)
-def change_consents(
+async def change_consents(
     customer_id: uuid.UUID,
     body: ConsentChangeRequest,
     request: Request,
     runtime: Rt,
     caller: ApiCaller,
 ) -> ConsentChangeResult:
-    """Grant, refuse or withdraw (one purpose, several, or all): one call, one receipt."""
+    """Grant, refuse or withdraw (one purpose, several, or all): one call, one receipt.
+
+    Answered once the change is committed; changes arriving together share one commit
+    (:mod:`confiance.consent.writer`)."""
     context = ConsentContext(
         channel=body.channel,
         method=body.method,
@@ -115,44 +119,35 @@ def change_consents(
         evidence=evidence_of(f"{customer_id}\n{body.model_dump_json()}".encode()),
         manifest_seq=body.manifest_version,
     )
-    return _change(runtime, request, customer_id, caller, body, context)
+    record = await runtime.consent_writer.submit(
+        ChangeJob(
+            customer_id=customer_id,
+            actor=caller,
+            context=context,
+            changes=()
+            if body.decisions is None
+            else tuple(Change(t, State(s)) for t, s in body.decisions.items()),
+            answer=None if body.all is None else State(body.all),
+            gpc_evidence=_gpc_evidence(request),
+        )
+    )
+    assert record is not None  # a job with decisions always yields its record
+    return _result(record)
 
 
-def _change(
-    runtime: Runtime,
-    request: Request,
-    customer_id: uuid.UUID,
-    caller: Actor,
-    body: ConsentChangeRequest,
-    context: ConsentContext,
-) -> ConsentChangeResult:
-    with runtime.unit(caller) as session:
-        _honour_gpc(runtime, session, request, customer_id, caller)
-        record: ChangeRecord
-        if body.all is not None:
-            record = runtime.consent.record_all(
-                session,
-                customer_id=customer_id,
-                answer=State(body.all),
-                context=context,
-                actor=caller,
-            )
-        else:
-            assert body.decisions is not None
-            record = runtime.consent.record(
-                session,
-                customer_id=customer_id,
-                changes=[Change(t, State(s)) for t, s in body.decisions.items()],
-                context=context,
-                actor=caller,
-            )
-    # Read after the commit, outside the write transaction, which it need not hold up.
-    with runtime.db.read() as session:
-        view = runtime.consent.overview(session, customer_id=customer_id, actor=Actor.system("api"))
+def _gpc_evidence(request: Request) -> str | None:
+    """The evidence of a ``Sec-GPC: 1`` signal the request carries (``None`` without one)."""
+    if not gpc_requested(request.headers.getlist("sec-gpc")):
+        return None
+    return evidence_of(b"Sec-GPC: 1\n" + request.url.path.encode())
+
+
+def _result(record: ChangeRecord) -> ConsentChangeResult:
+    assert record.overview is not None
     return ConsentChangeResult(
         receipt_id=record.receipt_id,
         changes={c.target: c.state.value for c in record.changes},
-        overview=_overview(view),
+        overview=_overview(record.overview),
     )
 
 
@@ -174,13 +169,7 @@ def import_tc_string(
             actor=caller,
             language=body.language,
         )
-    with runtime.db.read() as session:
-        view = runtime.consent.overview(session, customer_id=customer_id, actor=Actor.system("api"))
-    return ConsentChangeResult(
-        receipt_id=record.receipt_id,
-        changes={c.target: c.state.value for c in record.changes},
-        overview=_overview(view),
-    )
+    return _result(record)
 
 
 @router.get("/v1/customers/{customer_id}/consents/history", response_model=list[ConsentEventRead])

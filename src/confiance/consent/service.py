@@ -18,7 +18,7 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -54,8 +54,9 @@ from confiance.consent.rules import (
 from confiance.db import Database
 from confiance.db.base import UtcDateTime
 from confiance.db.bulk import bind_value
+from confiance.errors import ConfianceError
 from confiance.manifest import service as manifest_service
-from confiance.manifest.errors import UnknownPurpose
+from confiance.manifest.errors import NoManifestLoaded, UnknownPurpose
 from confiance.manifest.models import ManifestVersion
 from confiance.manifest.schemas import LegalBasis, Manifest
 from confiance.manifest.service import LoadedManifest
@@ -65,6 +66,7 @@ from confiance.vault.models import Customer
 __all__ = [
     "CHANNELS",
     "Change",
+    "ChangeJob",
     "ChangeRecord",
     "ConsentContext",
     "ConsentLedger",
@@ -138,6 +140,9 @@ class ChangeRecord:
     changes: tuple[Change, ...]
     kinds: tuple[Kind, ...]
     receipt: str | None = None
+    #: Every purpose as it stands once the change is committed (worked out from the states
+    #: the change read and wrote, without reading them again).
+    overview: Overview | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +186,50 @@ class Overview:
     gpc_honoured: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeJob:
+    """One consent change as a caller asked for it (see :meth:`ConsentLedger.record_group`)."""
+
+    customer_id: uuid.UUID
+    actor: Actor
+    context: ConsentContext
+    #: The decisions; or none, with ``answer`` for "accept all" / "refuse all".
+    changes: tuple[Change, ...] = ()
+    answer: State | None = None
+    #: Set when the request carried ``Sec-GPC: 1``: the opt-out is recorded first.
+    gpc_evidence: str | None = None
+
+
 class ReceiptIssuer(Protocol):
     def __call__(self, record: ChangeRecord) -> str: ...
 
 
 class OutboxWriter(Protocol):
-    def __call__(self, session: Session, *, event_type: str, payload: dict[str, Any]) -> Any: ...
+    def __call__(
+        self, session: Session, *, event_type: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> Any: ...
+
+
+@dataclass
+class _Plan:
+    """What a group of changes will write, worked out before anything is."""
+
+    records: list[ChangeRecord] = field(default_factory=list)
+    #: Per customer: how many changes, and the time of the latest one they made themselves.
+    bumps: dict[uuid.UUID, tuple[int, datetime | None]] = field(default_factory=dict)
+
+    def add(self, record: ChangeRecord) -> None:
+        self.records.append(record)
+        count, contact = self.bumps.get(record.customer_id, (0, None))
+        if record.context.channel in _CUSTOMER_CHANNELS:
+            contact = record.at
+        self.bumps[record.customer_id] = (count + 1, contact)
+
+
+def _raise_or_return(outcome: ChangeRecord | ConfianceError | None) -> ChangeRecord | None:
+    if isinstance(outcome, ConfianceError):
+        raise outcome
+    return outcome
 
 
 @dataclass
@@ -196,7 +239,6 @@ class _Cached:
 
 # Built once: they run on every decision and every change.
 _VERSION = select(Customer.consent_version).where(Customer.id == bindparam("customer_id"))
-_VERSION_FOR_UPDATE = _VERSION.with_for_update()
 _VERSION_AND_MANIFEST = select(
     Customer.consent_version,
     select(func.max(ManifestVersion.seq)).scalar_subquery(),
@@ -209,7 +251,25 @@ _STATES = select(
     ConsentState.channel,
     ConsentState.at,
 ).where(ConsentState.customer_id == bindparam("customer_id"))
-_INSERT_EVENT = insert(ConsentEvent).returning(ConsentEvent.id)
+_MANIFEST_SEQ = select(func.max(ManifestVersion.seq))
+_CUSTOMERS_FOR_UPDATE = (
+    select(Customer.id)
+    .where(Customer.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Customer.id)
+    .with_for_update()
+)
+_STATES_OF = select(
+    ConsentState.customer_id,
+    ConsentState.target,
+    ConsentState.state,
+    ConsentState.manifest_seq,
+    ConsentState.expires_at,
+    ConsentState.channel,
+    ConsentState.at,
+).where(ConsentState.customer_id.in_(bindparam("ids", expanding=True)))
+# Several rows at once, their ids returned in the order of the rows.
+_INSERT_EVENTS = insert(ConsentEvent).returning(ConsentEvent.id, sort_by_parameter_order=True)
+_INSERT_RECEIPT = insert(ConsentReceipt)
 _UPDATE_STATE = (
     update(ConsentState)
     .where(
@@ -239,7 +299,7 @@ _BUMP = (
     update(Customer)
     .where(Customer.id == bindparam("customer_id"))
     .values(
-        consent_version=Customer.consent_version + 1,
+        consent_version=Customer.consent_version + bindparam("n"),
         # A decision of the customer's is a contact; an expiry or the controller's is not.
         last_contact_at=func.coalesce(
             bindparam("contact", type_=UtcDateTime()), Customer.last_contact_at
@@ -306,106 +366,9 @@ class ConsentLedger:
         context: ConsentContext,
         actor: Actor,
     ) -> ChangeRecord:
-        loaded = manifest_service.current(session)
-        manifest = loaded.manifest
-        seen = context.manifest_seq or loaded.seq
-        seen_manifest = loaded if seen == loaded.seq else manifest_service.get(session, seq=seen)
-        version = (
-            session.connection()
-            .execute(_VERSION_FOR_UPDATE, {"customer_id": customer_id})
-            .scalar_one_or_none()
-        )
-        if version is None:
-            raise CustomerNotFound(str(customer_id))
-        current = self._load_states(session, customer_id)
-        kinds = self._validate(manifest, current, changes, actor)
-        now = clock.now()
-        receipt_id = str(uuid.uuid4())
-        rows = []
-        for change in changes:
-            rows.append(
-                {
-                    "customer_id": customer_id,
-                    "target": change.target,
-                    "kind": kinds[change.target].value,
-                    "state": change.state.value,
-                    "manifest_seq": seen,
-                    "language": context.language,
-                    "channel": context.channel,
-                    "method": context.method,
-                    "at": now,
-                    "expires_at": self._expiry(manifest, change, now),
-                    "actor": actor.label,
-                    "evidence": context.evidence,
-                    "receipt_id": receipt_id,
-                }
-            )
-        connection = session.connection()
-        for row in rows:
-            event_id = connection.execute(_INSERT_EVENT, row).scalar_one()
-            values = {
-                "b_customer": customer_id,
-                "b_target": row["target"],
-                "state": row["state"],
-                "channel": row["channel"],
-                "manifest_seq": seen,
-                "at": now,
-                "expires_at": row["expires_at"],
-                "event_id": event_id,
-            }
-            statement = _UPDATE_STATE if row["target"] in current else _INSERT_STATE
-            connection.execute(statement, values)
-        connection.execute(
-            _BUMP,
-            {
-                "customer_id": customer_id,
-                "contact": now if context.channel in _CUSTOMER_CHANNELS else None,
-            },
-        )
-        record = ChangeRecord(
-            customer_id=customer_id,
-            receipt_id=receipt_id,
-            at=now,
-            manifest=loaded,
-            manifest_seq_seen=seen,
-            seen=seen_manifest,
-            context=context,
-            actor=actor.label,
-            changes=tuple(changes),
-            kinds=tuple(kinds[c.target] for c in changes),
-        )
-        if self.receipts is not None:
-            jws = self.receipts(record)
-            session.execute(
-                insert(ConsentReceipt).values(
-                    id=receipt_id, customer_id=customer_id, issued_at=now, jws=jws
-                )
-            )
-            record = ChangeRecord(**{**_fields(record), "receipt": jws})
-        self.audit.record(
-            session,
-            AuditEvent(
-                action="consent.record",
-                actor=actor.label,
-                customer_pid=str(customer_id),
-                purpose=",".join(sorted(c.target for c in changes)),
-                detail="; ".join(f"{c.target}={c.state.value}" for c in changes)
-                + f" via {context.channel}",
-            ),
-        )
-        if self.outbox is not None:
-            self.outbox(
-                session,
-                event_type="consent.changed",
-                payload={
-                    "customer": str(customer_id),
-                    "at": now.isoformat(),
-                    "manifest_version": seen,
-                    "channel": context.channel,
-                    "receipt": receipt_id,
-                    "changes": [{"target": c.target, "state": c.state.value} for c in changes],
-                },
-            )
+        job = ChangeJob(customer_id, actor, context, changes=tuple(changes))
+        record = _raise_or_return(self._record_group(session, [job])[0])
+        assert record is not None
         return record
 
     def record_all(
@@ -422,24 +385,9 @@ class ConsentLedger:
         Refusing all withdraws the consents that were given and refuses the others;
         accepting all gives every consent purpose. Opt-outs and objections are not touched.
         """
-        actor.require("consent.write")
-        if answer not in (State.GIVEN, State.REFUSED, State.WITHDRAWN):
-            raise StateNotAllowed("*", answer.value, ["given", "refused"])
-        manifest = manifest_service.current(session).manifest
-        current = self.states(session, customer_id=customer_id)
-        changes = []
-        for spec in manifest.purposes:
-            if spec.legal_basis is not LegalBasis.CONSENT:
-                continue
-            if answer is State.GIVEN:
-                changes.append(Change(spec.key, State.GIVEN))
-            else:
-                given = current.get(spec.key)
-                was_given = given is not None and given.state == State.GIVEN
-                changes.append(Change(spec.key, State.WITHDRAWN if was_given else State.REFUSED))
-        return self.record(
-            session, customer_id=customer_id, changes=changes, context=context, actor=actor
-        )
+        record = self.record_one(session, ChangeJob(customer_id, actor, context, answer=answer))
+        assert record is not None
+        return record
 
     def honour_gpc(
         self,
@@ -455,19 +403,269 @@ class ConsentLedger:
 
         The signal is the customer's own, relayed by whoever calls: honouring it needs no
         scope, since it can only restrict processing."""
-        current = self.states(session, customer_id=customer_id)
-        row = current.get(SALE_SHARING)
-        if row is not None and row.state == State.REFUSED:
-            return None
-        return self._record(
-            session,
-            customer_id=customer_id,
-            changes=[Change(SALE_SHARING, State.REFUSED)],
-            context=ConsentContext(
-                channel="gpc", method="Sec-GPC: 1", language=language, evidence=evidence
-            ),
-            actor=actor,
+        job = ChangeJob(
+            customer_id, actor, ConsentContext(language=language), gpc_evidence=evidence
         )
+        return _raise_or_return(self._record_group(session, [job])[0])
+
+    def record_one(self, session: Session, job: ChangeJob) -> ChangeRecord | None:
+        """:meth:`record_group` of one job: its record, or its error raised."""
+        return _raise_or_return(self.record_group(session, [job])[0])
+
+    def record_group(
+        self, session: Session, jobs: Sequence[ChangeJob]
+    ) -> list[ChangeRecord | ConfianceError | None]:
+        """Record several changes in the caller's transaction, in order, as if one after the
+        other: each sees the ones before it. A change refused for a reason of its own gets its
+        error in the returned list and writes nothing; the others are recorded.
+
+        Every change is first worked out in memory from one read of the customers' states;
+        then all of them are written with one statement per table. The result of a job is its
+        record (``None`` for a ``Sec-GPC`` signal already honoured), or its error.
+        """
+        outcomes: list[ChangeRecord | ConfianceError | None] = []
+        for job in jobs:
+            if job.changes or job.answer is not None:
+                try:
+                    job.actor.require("consent.write")
+                except ConfianceError as exc:
+                    outcomes.append(exc)
+                    continue
+            outcomes.append(None)
+        allowed = [j for j, o in zip(jobs, outcomes, strict=True) if o is None]
+        results = iter(self._record_group(session, allowed))
+        return [next(results) if o is None else o for o in outcomes]
+
+    def _record_group(
+        self, session: Session, jobs: Sequence[ChangeJob]
+    ) -> list[ChangeRecord | ConfianceError | None]:
+        if not jobs:
+            return []
+        connection = session.connection()
+        seq = connection.execute(_MANIFEST_SEQ).scalar()
+        if seq is None:
+            raise NoManifestLoaded()
+        loaded = self._manifest(session, seq)
+        # Customers in id order, locked (PostgreSQL) for the rest of the transaction: two
+        # groups lock their customers in the same order and never wait on each other in a cycle.
+        ids = sorted({job.customer_id for job in jobs})
+        found = {row[0] for row in connection.execute(_CUSTOMERS_FOR_UPDATE, {"ids": ids})}
+        states: dict[uuid.UUID, dict[str, StateRow]] = {cid: {} for cid in found}
+        stored: set[tuple[uuid.UUID, str]] = set()
+        if found:
+            for r in connection.execute(_STATES_OF, {"ids": sorted(found)}):
+                states[r.customer_id][r.target] = StateRow(
+                    r.state, r.manifest_seq, r.expires_at, r.channel, r.at
+                )
+                stored.add((r.customer_id, r.target))
+        plan = _Plan()
+        outcomes: list[ChangeRecord | ConfianceError | None] = []
+        for job in jobs:
+            try:
+                if job.customer_id not in found:
+                    raise CustomerNotFound(str(job.customer_id))
+                current = states[job.customer_id]
+                after, records = self._plan_job(session, loaded, current, job)
+            except ConfianceError as exc:
+                outcomes.append(exc)
+                continue
+            states[job.customer_id] = after
+            for record in records:
+                plan.add(record)
+            outcomes.append(records[-1] if records else None)
+        self._write(session, plan, stored)
+        return outcomes
+
+    def _plan_job(
+        self,
+        session: Session,
+        loaded: LoadedManifest,
+        current: dict[str, StateRow],
+        job: ChangeJob,
+    ) -> tuple[dict[str, StateRow], list[ChangeRecord]]:
+        """The records one job makes, and the customer's states after them (nothing written)."""
+        records: list[ChangeRecord] = []
+        states = current
+        if job.gpc_evidence is not None:
+            row = states.get(SALE_SHARING)
+            if row is None or row.state != State.REFUSED:
+                context = ConsentContext(
+                    channel="gpc",
+                    method="Sec-GPC: 1",
+                    language=job.context.language,
+                    evidence=job.gpc_evidence,
+                )
+                changes: Sequence[Change] = [Change(SALE_SHARING, State.REFUSED)]
+                states, record = self._plan_change(
+                    session, loaded, states, job.customer_id, changes, context, job.actor
+                )
+                records.append(record)
+        if job.answer is not None:
+            changes = self._all(loaded.manifest, states, job.answer)
+        elif job.changes:
+            changes = job.changes
+        else:
+            return states, records
+        states, record = self._plan_change(
+            session, loaded, states, job.customer_id, changes, job.context, job.actor
+        )
+        records.append(record)
+        return states, records
+
+    @staticmethod
+    def _all(manifest: Manifest, current: Mapping[str, StateRow], answer: State) -> list[Change]:
+        if answer not in (State.GIVEN, State.REFUSED, State.WITHDRAWN):
+            raise StateNotAllowed("*", answer.value, ["given", "refused"])
+        changes = []
+        for spec in manifest.purposes:
+            if spec.legal_basis is not LegalBasis.CONSENT:
+                continue
+            if answer is State.GIVEN:
+                changes.append(Change(spec.key, State.GIVEN))
+            else:
+                given = current.get(spec.key)
+                was_given = given is not None and given.state == State.GIVEN
+                changes.append(Change(spec.key, State.WITHDRAWN if was_given else State.REFUSED))
+        return changes
+
+    def _plan_change(
+        self,
+        session: Session,
+        loaded: LoadedManifest,
+        current: dict[str, StateRow],
+        customer_id: uuid.UUID,
+        changes: Sequence[Change],
+        context: ConsentContext,
+        actor: Actor,
+    ) -> tuple[dict[str, StateRow], ChangeRecord]:
+        manifest = loaded.manifest
+        seen = context.manifest_seq or loaded.seq
+        seen_manifest = loaded if seen == loaded.seq else self._manifest(session, seen)
+        kinds = self._validate(manifest, current, changes, actor)
+        now = clock.now()
+        after = dict(current)
+        for change in changes:
+            after[change.target] = StateRow(
+                change.state.value,
+                seen,
+                self._expiry(manifest, change, now),
+                context.channel,
+                now,
+            )
+        record = ChangeRecord(
+            customer_id=customer_id,
+            receipt_id=str(uuid.uuid4()),
+            at=now,
+            manifest=loaded,
+            manifest_seq_seen=seen,
+            seen=seen_manifest,
+            context=context,
+            actor=actor.label,
+            changes=tuple(changes),
+            kinds=tuple(kinds[c.target] for c in changes),
+            overview=self._overview_of(session, customer_id, loaded, after, now),
+        )
+        if self.receipts is not None:
+            record = ChangeRecord(**{**_fields(record), "receipt": self.receipts(record)})
+        return after, record
+
+    def _write(self, session: Session, plan: _Plan, stored: set[tuple[uuid.UUID, str]]) -> None:
+        """Write what :meth:`_plan_job` worked out: one statement per table for the group."""
+        if not plan.records:
+            return
+        connection = session.connection()
+        events: list[dict[str, Any]] = []
+        for record in plan.records:
+            for change, kind in zip(record.changes, record.kinds, strict=True):
+                events.append(
+                    {
+                        "customer_id": record.customer_id,
+                        "target": change.target,
+                        "kind": kind.value,
+                        "state": change.state.value,
+                        "manifest_seq": record.manifest_seq_seen,
+                        "language": record.context.language,
+                        "channel": record.context.channel,
+                        "method": record.context.method,
+                        "at": record.at,
+                        "expires_at": self._expiry(record.manifest.manifest, change, record.at),
+                        "actor": record.actor,
+                        "evidence": record.context.evidence,
+                        "receipt_id": record.receipt_id,
+                    }
+                )
+        event_ids = connection.execute(_INSERT_EVENTS, events).scalars().all()
+        # The latest event per (customer, target) becomes its current state.
+        latest: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+        for event, event_id in zip(events, event_ids, strict=True):
+            latest[(event["customer_id"], event["target"])] = {
+                "b_customer": event["customer_id"],
+                "b_target": event["target"],
+                "state": event["state"],
+                "channel": event["channel"],
+                "manifest_seq": event["manifest_seq"],
+                "at": event["at"],
+                "expires_at": event["expires_at"],
+                "event_id": event_id,
+            }
+        updates = [v for k, v in latest.items() if k in stored]
+        inserts = [v for k, v in latest.items() if k not in stored]
+        if updates:
+            connection.execute(_UPDATE_STATE, updates)
+        if inserts:
+            connection.execute(_INSERT_STATE, inserts)
+        connection.execute(
+            _BUMP,
+            [
+                {"customer_id": cid, "n": n, "contact": contact}
+                for cid, (n, contact) in plan.bumps.items()
+            ],
+        )
+        if self.receipts is not None:
+            connection.execute(
+                _INSERT_RECEIPT,
+                [
+                    {
+                        "id": r.receipt_id,
+                        "customer_id": r.customer_id,
+                        "issued_at": r.at,
+                        "jws": r.receipt,
+                    }
+                    for r in plan.records
+                ],
+            )
+        self.audit.record_many(
+            session,
+            [
+                AuditEvent(
+                    action="consent.record",
+                    actor=r.actor,
+                    customer_pid=str(r.customer_id),
+                    purpose=",".join(sorted(c.target for c in r.changes)),
+                    detail="; ".join(f"{c.target}={c.state.value}" for c in r.changes)
+                    + f" via {r.context.channel}",
+                )
+                for r in plan.records
+            ],
+        )
+        if self.outbox is not None:
+            self.outbox(
+                session,
+                event_type="consent.changed",
+                payloads=[
+                    {
+                        "customer": str(r.customer_id),
+                        "at": r.at.isoformat(),
+                        "manifest_version": r.manifest_seq_seen,
+                        "channel": r.context.channel,
+                        "receipt": r.receipt_id,
+                        "changes": [
+                            {"target": c.target, "state": c.state.value} for c in r.changes
+                        ],
+                    }
+                    for r in plan.records
+                ],
+            )
 
     def import_tcf(
         self,
@@ -737,15 +935,29 @@ class ConsentLedger:
         """Every decidable target and every purpose: state, since when, until when, and
         whether it may process data now."""
         actor.require("consent.read")
-        self._require_customer(session, customer_id)
-        loaded = manifest_service.current(session)
-        states = self.states(session, customer_id=customer_id)
+        connection = session.connection()
+        found = connection.execute(_VERSION_AND_MANIFEST, {"customer_id": customer_id}).first()
+        if found is None:
+            raise CustomerNotFound(str(customer_id))
+        if found[1] is None:
+            raise NoManifestLoaded()
+        loaded = self._manifest(session, found[1])
+        entry = self._cached(session, customer_id, found[0], loaded.seq)
+        return self._overview_of(session, customer_id, loaded, entry.states, clock.now())
+
+    def _overview_of(
+        self,
+        session: Session,
+        customer_id: uuid.UUID,
+        loaded: LoadedManifest,
+        states: Mapping[str, StateRow],
+        now: datetime,
+    ) -> Overview:
+        baseline = self.baseline(session, loaded)
         items = []
         for spec in loaded.manifest.purposes:
             row = states.get(spec.key)
-            verdict = self.verdict(
-                session, customer_id=customer_id, purpose=spec.key, loaded=loaded
-            )
+            verdict = decide(loaded.manifest, baseline, states, spec.key, now)
             items.append(
                 OverviewItem(
                     target=spec.key,

@@ -27,6 +27,7 @@ from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from confiance import clock
@@ -55,6 +56,7 @@ __all__ = [
     "delivery_log",
     "disable_subscription",
     "enqueue",
+    "enqueue_many",
     "get_subscription",
     "list_subscriptions",
     "new_event_id",
@@ -336,13 +338,24 @@ def new_event_id(moment: datetime | None = None) -> str:
     ``webhook-id`` receivers deduplicate on) is unique without coordination and sorts by
     creation time to the millisecond.
     """
+    return new_event_ids(1, moment)[0]
+
+
+def new_event_ids(count: int, moment: datetime | None = None) -> list[str]:
+    """``count`` ids of :func:`new_event_id`'s form that sort in the order given (the random
+    part of the first, then one more for each), for events queued together."""
     millis = clock.to_micros(moment or clock.now()) // 1000
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "msg_" + "".join(reversed(chars)) + "_"
+    # 79 random bits, so that adding the count never carries into the milliseconds.
+    start = (millis << 80) | int.from_bytes(os.urandom(10), "big") >> 1
+    ids = []
+    for offset in range(count):
+        value = start + offset
+        chars = []
+        for _ in range(26):
+            chars.append(_CROCKFORD[value & 31])
+            value >>= 5
+        ids.append("msg_" + "".join(reversed(chars)) + "_")
+    return ids
 
 
 # One statement, one round trip: the subscriptions are read inside the insert, in the caller's
@@ -390,19 +403,39 @@ def enqueue(session: Session, *, event_type: str, payload: Mapping[str, Any]) ->
     ``payload`` names pseudonymous ids and purpose keys, never a personal value: it leaves
     Confiance for systems the vault does not control.
     """
+    connection = session.connection()
+    (params,) = _enqueue_params(connection.dialect, event_type, [payload])
+    rows = connection.exec_driver_sql(_ENQUEUE_SQL[connection.dialect.name], params).all()
+    return sorted(row[0] for row in rows)
+
+
+def enqueue_many(
+    session: Session, *, event_type: str, payloads: Sequence[Mapping[str, Any]]
+) -> None:
+    """:func:`enqueue` for several events at once (one statement), delivered in the order
+    given: their message ids sort in that order."""
+    if not payloads:
+        return
+    connection = session.connection()
+    params = _enqueue_params(connection.dialect, event_type, payloads)
+    sql = _ENQUEUE_SQL[connection.dialect.name].rsplit("RETURNING", 1)[0]
+    connection.exec_driver_sql(sql, params)
+
+
+def _enqueue_params(
+    dialect: Dialect, event_type: str, payloads: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
     if event_type not in EVENT_TYPES:
         raise UnknownEventType(event_type, sorted(EVENT_TYPES))
-    _check_payload(event_type, payload)
-    connection = session.connection()
-    dialect = connection.dialect
+    for payload in payloads:
+        _check_payload(event_type, payload)
     now = clock.now()
     at = _BIND.convert(dialect, "created_at", now)
-    body = _BIND.convert(dialect, "payload", dict(payload))
-    rows = connection.exec_driver_sql(
-        _ENQUEUE_SQL[dialect.name],
-        (new_event_id(now), event_type, body, at, at, event_type),
-    ).all()
-    return sorted(row[0] for row in rows)
+    ids = new_event_ids(len(payloads), now)
+    return [
+        (message_id, event_type, _BIND.convert(dialect, "payload", dict(p)), at, at, event_type)
+        for message_id, p in zip(ids, payloads, strict=True)
+    ]
 
 
 def delivery_log(
