@@ -1,12 +1,21 @@
-"""A lean path for the hottest route: ``GET /v1/customers/{id}/decisions/{purpose}``.
+"""A lean path for the two hottest consent routes.
 
-Integrations ask it on every page view. When the caller's API key was authenticated moments
-ago (the :class:`~confiance.apikeys.service.AuthCache`) and the decision for this customer's
-current consent version is in the ledger's cache, the answer needs one indexed read (the
-customer's consent version and the manifest in force, so that it is never stale, whichever
-worker recorded the last change) and no framework machinery: this ASGI layer answers it
-directly. Anything else (an unknown key, a cache miss, a ``Sec-GPC`` header to record, a
-malformed id, a missing scope) goes on to the regular route, which also fills the caches.
+``GET /v1/customers/{id}/decisions/{purpose}``: integrations ask it on every page view. When the
+caller's API key was authenticated moments ago (the :class:`~confiance.apikeys.service.AuthCache`)
+and the decision for this customer's current consent version is in the ledger's cache, the
+answer needs one indexed read (the customer's consent version and the manifest in force, so
+that it is never stale, whichever worker recorded the last change) and no framework machinery:
+this ASGI layer answers it directly.
+
+``POST /v1/customers/{id}/consents``: a well-formed change from a recently authenticated key
+goes straight to the group-commit writer (:mod:`confiance.consent.writer`), built and answered
+by the same functions as the regular route (:func:`~confiance.consent.routes.change_job`,
+:func:`~confiance.consent.routes.change_result`); a refused change is answered with the same
+RFC 9457 problem.
+
+Anything else (an unknown key, a cache miss, a ``Sec-GPC`` header to record on a read, a
+malformed id or body, a missing scope) goes on to the regular route, which also fills the
+caches and explains what is wrong.
 """
 
 from __future__ import annotations
@@ -17,11 +26,18 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from confiance.consent.service import _VERSION_AND_MANIFEST
+from pydantic import ValidationError
+
+from confiance.actors import Actor
+from confiance.consent.routes import change_job, change_result
+from confiance.consent.schemas import ConsentChangeRequest
+from confiance.consent.service import VERSION_AND_MANIFEST
+from confiance.errors import ConfianceError
 from confiance.runtime import Runtime
 from confiance.vault.models import Customer
+from confiance.web.problems import problem_response
 
-__all__ = ["DecisionFastLane"]
+__all__ = ["ConsentFastLane"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,15 +46,16 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PATH = re.compile(r"/v1/customers/([0-9a-fA-F-]{32,36})/decisions/([a-z][a-z0-9_]{0,63})")
+_CHANGE_PATH = re.compile(r"/v1/customers/([0-9a-fA-F-]{32,36})/consents")
 _JSON = [(b"content-type", b"application/json")]
 
 
-class DecisionFastLane:
+class ConsentFastLane:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
         dialect = runtime.db.engine.dialect
-        compiled = _VERSION_AND_MANIFEST.compile(dialect=dialect)
+        compiled = VERSION_AND_MANIFEST.compile(dialect=dialect)
         self._sql = str(compiled)
         self._positional = bool(compiled.positiontup)
         self._bind = Customer.__table__.c.id.type.bind_processor(dialect)
@@ -52,25 +69,21 @@ class DecisionFastLane:
         if scope["type"] == "http" and scope["method"] == "GET":
             body = self._answer(scope)
             if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _send_json(send, 200, body)
                 return
+        elif scope["type"] == "http" and scope["method"] == "POST":
+            match = _CHANGE_PATH.fullmatch(scope["path"])
+            if match is not None:
+                onward = await self._change(scope, receive, send, match.group(1))
+                if onward is None:
+                    return
+                receive = onward
         await self.app(scope, receive, send)
 
-    def _answer(self, scope: Scope) -> bytes | None:
-        match = _PATH.fullmatch(scope["path"])
-        if match is None:
-            return None
+    def _caller(self, scope: Scope, scope_name: str) -> Actor | None:
+        """The recently authenticated caller, if it holds ``scope_name``."""
         token = None
         for name, value in scope["headers"]:
-            if name == b"sec-gpc":
-                return None  # a signal to record: the regular route does it
             if name == b"authorization":
                 scheme, _, credentials = value.decode("latin-1").partition(" ")
                 if scheme.lower() == "bearer":
@@ -78,7 +91,52 @@ class DecisionFastLane:
         if not token:
             return None
         actor = self.runtime.auth_cache.get(token)
-        if actor is None or not actor.may("consent.read"):
+        if actor is None or not actor.may(scope_name):
+            return None
+        return actor
+
+    async def _change(
+        self, scope: Scope, receive: Receive, send: Send, customer: str
+    ) -> Receive | None:
+        """Record a change and answer it (``None``), or hand the request on: the ``receive``
+        to call the regular route with (the body read here is replayed to it)."""
+        caller = self._caller(scope, "consent.write")
+        json_body = any(
+            n == b"content-type" and v.split(b";")[0].strip() == b"application/json"
+            for n, v in scope["headers"]
+        )
+        if caller is None or not json_body:
+            return receive
+        try:
+            customer_id = uuid.UUID(customer)
+        except ValueError:
+            return receive
+        raw, receive = await _read_body(receive)
+        if raw is None:
+            return receive
+        try:
+            body = ConsentChangeRequest.model_validate_json(raw)
+        except ValidationError:
+            return receive  # the regular route explains what is wrong
+        gpc = [v.decode("latin-1") for n, v in scope["headers"] if n == b"sec-gpc"]
+        job = change_job(customer_id, body, caller, gpc, scope["path"])
+        try:
+            record = await self.runtime.consent_writer.submit(job)
+        except ConfianceError as exc:
+            await problem_response(exc, instance=scope["path"])(scope, receive, send)
+            return None
+        assert record is not None  # a job with decisions always yields its record
+        await _send_json(send, 200, change_result(record).model_dump_json().encode())
+        return None
+
+    def _answer(self, scope: Scope) -> bytes | None:
+        match = _PATH.fullmatch(scope["path"])
+        if match is None:
+            return None
+        if any(name == b"sec-gpc" for name, _ in scope["headers"]):
+            return None  # a signal to record: the regular route does it
+        actor = self._caller(scope, "consent.read")
+        if actor is None:
             return None
         try:
             customer_id = uuid.UUID(match.group(1))
@@ -132,3 +190,39 @@ class DecisionFastLane:
                 self._conn.invalidate()
             finally:
                 self._conn = None
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole request body, and a ``receive`` that replays it to whoever reads next
+    (``None`` for the body when the client left before sending it all)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, _replay([message], receive)
+        chunks.append(message)
+        if not message.get("more_body", False):
+            break
+    return b"".join(m.get("body", b"") for m in chunks), _replay(chunks, receive)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed

@@ -52,14 +52,18 @@ well_known = APIRouter(tags=["well-known"])
 def _honour_gpc(
     runtime: Runtime, session: Session, request: Request, customer_id: uuid.UUID, caller: Actor
 ) -> None:
-    values = request.headers.getlist("sec-gpc")
-    if gpc_requested(values):
+    evidence = gpc_evidence(request.headers.getlist("sec-gpc"), request.url.path)
+    if evidence is not None:
         runtime.consent.honour_gpc(
-            session,
-            customer_id=customer_id,
-            actor=caller,
-            evidence=evidence_of(b"Sec-GPC: 1\n" + request.url.path.encode()),
+            session, customer_id=customer_id, actor=caller, evidence=evidence
         )
+
+
+def gpc_evidence(values: list[str], path: str) -> str | None:
+    """The evidence of the ``Sec-GPC: 1`` signal a request carries (``None`` without one)."""
+    if not gpc_requested(values):
+        return None
+    return evidence_of(b"Sec-GPC: 1\n" + path.encode())
 
 
 def _record_gpc(runtime: Runtime, request: Request, customer_id: uuid.UUID, caller: Actor) -> None:
@@ -111,6 +115,22 @@ async def change_consents(
 
     Answered once the change is committed; changes arriving together share one commit
     (:mod:`confiance.consent.writer`)."""
+    job = change_job(
+        customer_id, body, caller, request.headers.getlist("sec-gpc"), request.url.path
+    )
+    record = await runtime.consent_writer.submit(job)
+    assert record is not None  # a job with decisions always yields its record
+    return change_result(record)
+
+
+def change_job(
+    customer_id: uuid.UUID,
+    body: ConsentChangeRequest,
+    caller: Actor,
+    gpc_values: list[str],
+    path: str,
+) -> ChangeJob:
+    """The change a request asks for (this route's, and the fast lane's)."""
     context = ConsentContext(
         channel=body.channel,
         method=body.method,
@@ -119,30 +139,20 @@ async def change_consents(
         evidence=evidence_of(f"{customer_id}\n{body.model_dump_json()}".encode()),
         manifest_seq=body.manifest_version,
     )
-    record = await runtime.consent_writer.submit(
-        ChangeJob(
-            customer_id=customer_id,
-            actor=caller,
-            context=context,
-            changes=()
-            if body.decisions is None
-            else tuple(Change(t, State(s)) for t, s in body.decisions.items()),
-            answer=None if body.all is None else State(body.all),
-            gpc_evidence=_gpc_evidence(request),
-        )
+    return ChangeJob(
+        customer_id=customer_id,
+        actor=caller,
+        context=context,
+        changes=()
+        if body.decisions is None
+        else tuple(Change(t, State(s)) for t, s in body.decisions.items()),
+        answer=None if body.all is None else State(body.all),
+        gpc_evidence=gpc_evidence(gpc_values, path),
     )
-    assert record is not None  # a job with decisions always yields its record
-    return _result(record)
 
 
-def _gpc_evidence(request: Request) -> str | None:
-    """The evidence of a ``Sec-GPC: 1`` signal the request carries (``None`` without one)."""
-    if not gpc_requested(request.headers.getlist("sec-gpc")):
-        return None
-    return evidence_of(b"Sec-GPC: 1\n" + request.url.path.encode())
-
-
-def _result(record: ChangeRecord) -> ConsentChangeResult:
+def change_result(record: ChangeRecord) -> ConsentChangeResult:
+    """What the API answers about a recorded change."""
     assert record.overview is not None
     return ConsentChangeResult(
         receipt_id=record.receipt_id,
@@ -169,7 +179,7 @@ def import_tc_string(
             actor=caller,
             language=body.language,
         )
-    return _result(record)
+    return change_result(record)
 
 
 @router.get("/v1/customers/{customer_id}/consents/history", response_model=list[ConsentEventRead])

@@ -239,7 +239,9 @@ class _Cached:
 
 # Built once: they run on every decision and every change.
 _VERSION = select(Customer.consent_version).where(Customer.id == bindparam("customer_id"))
-_VERSION_AND_MANIFEST = select(
+#: The customer's consent version and the manifest version in force, in one read: what makes
+#: a cached decision current (also read by the decision fast lane).
+VERSION_AND_MANIFEST = select(
     Customer.consent_version,
     select(func.max(ManifestVersion.seq)).scalar_subquery(),
 ).where(Customer.id == bindparam("customer_id"))
@@ -840,7 +842,7 @@ class ConsentLedger:
         if loaded is None and consent_version is None:
             row = (
                 session.connection()
-                .execute(_VERSION_AND_MANIFEST, {"customer_id": customer_id})
+                .execute(VERSION_AND_MANIFEST, {"customer_id": customer_id})
                 .first()
             )
             if row is None:
@@ -936,7 +938,7 @@ class ConsentLedger:
         whether it may process data now."""
         actor.require("consent.read")
         connection = session.connection()
-        found = connection.execute(_VERSION_AND_MANIFEST, {"customer_id": customer_id}).first()
+        found = connection.execute(VERSION_AND_MANIFEST, {"customer_id": customer_id}).first()
         if found is None:
             raise CustomerNotFound(str(customer_id))
         if found[1] is None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from confiance import __version__, overview
 from confiance.config import Settings
 from confiance.consent import routes as consent_routes
-from confiance.consent.fastlane import DecisionFastLane
+from confiance.consent.fastlane import ConsentFastLane
 from confiance.dp import routes as dp_routes
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
@@ -152,7 +152,7 @@ def create_app(
     )
     app.state.runtime = runtime
     problems.install(app)
-    app.add_middleware(DecisionFastLane, runtime=runtime)
+    app.add_middleware(ConsentFastLane, runtime=runtime)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.include_router(vault_routes.router)
@@ -188,7 +188,7 @@ def _close_fast_lane(app: FastAPI) -> None:
     """Release the decision lane's own database connection (PostgreSQL) at shutdown."""
     node: object | None = app.middleware_stack
     while node is not None:
-        if isinstance(node, DecisionFastLane):
+        if isinstance(node, ConsentFastLane):
             node.close()
             return
         node = getattr(node, "app", None)

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from confiance.errors import ConfianceError
 
-__all__ = ["PROBLEM_JSON", "install"]
+__all__ = ["PROBLEM_JSON", "install", "problem_response"]
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -24,6 +24,17 @@ log = logging.getLogger(__name__)
 
 def _response(problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=problem["status"], media_type=PROBLEM_JSON)
+
+
+def problem_response(exc: ConfianceError, *, instance: str) -> JSONResponse:
+    """The API's answer to a domain error (also sent by the consent fast lane)."""
+    _log(exc)
+    return _response(exc.to_problem(instance=instance))
+
+
+def _log(exc: ConfianceError) -> None:
+    if exc.status >= 500:
+        log.error("request failed: %s (%s)", exc.code, type(exc).__name__)
 
 
 def _is_page(request: Request) -> bool:
@@ -39,15 +50,14 @@ _SIGN_IN = {"not-signed-in": "/privacy/sign-in", "session-expired": "/console/lo
 def install(app: FastAPI) -> None:
     @app.exception_handler(ConfianceError)
     async def _domain(request: Request, exc: ConfianceError) -> Response:
-        if exc.status >= 500:
-            log.error("request failed: %s (%s)", exc.code, type(exc).__name__)
         if _is_page(request):
+            _log(exc)
             from confiance.web import pages
 
             if exc.code in _SIGN_IN:
                 return pages.redirect(request, _SIGN_IN[exc.code])
             return pages.error_page(request, exc)
-        return _response(exc.to_problem(instance=request.url.path))
+        return problem_response(exc, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
