@@ -1,6 +1,7 @@
 """Benchmark: consent over HTTP on one API worker (or ``--workers N`` on PostgreSQL): decisions
-read, and decisions written
-(each with its event, state, receipt signed with Ed25519, audit entry and outbox row).
+read, and decisions written (each with its event, state, receipt signed with Ed25519, audit
+entry and outbox row, committed durably before it is answered; changes arriving together share
+one commit, see ``docs/consent.md``).
 
 Uses ``wrk`` (Debian package ``wrk``) as the load generator; the baseline, measured against
 the same server in the same run, is ``GET /health`` (a FastAPI route running ``SELECT 1`` in a

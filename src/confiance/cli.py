@@ -162,6 +162,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
             port=port,
             workers=workers,
             log_level="info",
+            access_log=settings.server.access_log,
         )
         return
     runtime = Runtime.open(settings)
@@ -175,6 +176,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None, workers: i
         host=host,
         port=port,
         log_level="info",
+        access_log=settings.server.access_log,
     )
 
 

@@ -114,6 +114,14 @@ class ServerSettings(BaseModel):
             "stops working in other workers after at most this long; 0 checks every request."
         ),
     )
+    access_log: bool = Field(
+        default=False,
+        description=(
+            "Log every request's method, path and status. Off by default: API paths carry "
+            "customer ids, which are pseudonymous personal data; the audit log already records "
+            "every access to personal data."
+        ),
+    )
 
 
 class MailSettings(BaseModel):
