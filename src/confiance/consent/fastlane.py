@@ -59,10 +59,11 @@ class ConsentFastLane:
         self._sql = str(compiled)
         self._positional = bool(compiled.positiontup)
         self._bind = Customer.__table__.c.id.type.bind_processor(dialect)
-        # On PostgreSQL a connection of its own, in autocommit: one round trip per answer
-        # instead of a pool check-out with its ping and the rollback on return. It is only
-        # used from the event loop's thread.
-        self._dedicated = runtime.db.is_postgresql
+        # A connection of its own, each read its own transaction (autocommit): one round trip
+        # per answer instead of a pool check-out with its ping and the rollback on return. On
+        # SQLite, where Confiance drives transactions itself, a statement outside BEGIN is
+        # already one. It is only used from the event loop's thread.
+        self._autocommit = runtime.db.is_postgresql
         self._conn: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,23 +158,11 @@ class ConsentFastLane:
     def _versions(self, customer_id: uuid.UUID) -> tuple[int, int] | None:
         value = self._bind(customer_id) if self._bind is not None else customer_id
         params = (value,) if self._positional else {"customer_id": value}
-        if self._dedicated:
-            return self._on_dedicated(params)
-        raw = self.runtime.db.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute(self._sql, params)
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            raw.close()
-        return None if row is None else (int(row[0]), int(row[1]))
-
-    def _on_dedicated(self, params: Any) -> tuple[int, int] | None:
         try:
             if self._conn is None:
                 self._conn = self.runtime.db.engine.raw_connection()
-                self._conn.driver_connection.autocommit = True
+                if self._autocommit:
+                    self._conn.driver_connection.autocommit = True
             cursor = self._conn.cursor()
             cursor.execute(self._sql, params)
             row = cursor.fetchone()
