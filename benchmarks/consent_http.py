@@ -59,9 +59,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wrk(url: str, script: Path, seconds: int) -> tuple[float, float, int]:
+def _wrk(url: str, script: Path, seconds: int, connections: int = 32) -> tuple[float, float, int]:
+    threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -138,6 +148,8 @@ def main() -> None:
                         [f"/v1/customers/{c}/decisions/email_marketing" for c in ids],
                     ),
                     ("POST consent change", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
+                    # One client alone: how long one change takes to be durable and answered.
+                    ("POST, one client", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
                 ):
                     if name == "GET decision":
                         # Steady state: each customer's decision asked once before the run (the
@@ -152,7 +164,8 @@ def main() -> None:
                     listing.write_text("\n".join(paths) + "\n")
                     script = Path(tmp) / f"{len(results)}.lua"
                     script.write_text(LUA % {"paths": listing, "method": method, "token": token})
-                    results[name] = _wrk(base, script, args.seconds)
+                    connections = 1 if name == "POST, one client" else 32
+                    results[name] = _wrk(base, script, args.seconds, connections)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -164,7 +177,10 @@ def main() -> None:
             receipts = s.execute(select(func.count()).select_from(ConsentReceipt)).scalar_one()
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    console.print(f"[bold]Consent over HTTP, {args.workers} worker(s), {backend}, wrk -t2 -c32[/]")
+    console.print(
+        f"[bold]Consent over HTTP, {args.workers} worker(s), {backend}, wrk -t2 -c32 "
+        "(and -c1 for one client)[/]"
+    )
     floor = results["GET /health (baseline)"][0]
     for name, (rate, median, errors) in results.items():
         console.print(

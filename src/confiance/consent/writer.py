@@ -21,6 +21,7 @@ has committed: the same guarantees, one disk wait and a handful of statements fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -73,7 +74,7 @@ class ConsentWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
-        #: Groups committed and changes in them, for the benchmark and the tests.
+        #: Transactions committed, and the changes they held (for the tests and monitoring).
         self.groups = 0
         self.grouped = 0
 
@@ -85,7 +86,9 @@ class ConsentWriter:
         future: asyncio.Future[ChangeRecord | None] = loop.create_future()
 
         def settle(outcome: _Outcome) -> None:
-            loop.call_soon_threadsafe(_settle, future, outcome)
+            # A loop closed meanwhile (the server stopping) has nobody left to answer.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, outcome)
 
         self._put(job, settle)
         return await future
@@ -150,18 +153,28 @@ class ConsentWriter:
                     stop = True
                     break
                 group.append(item)
-            self._run_group(group)
+            try:
+                self._run_group(group)
+            except Exception:  # never let the thread die: callers would wait for ever
+                log.exception("the consent writer failed to answer a group")
             if stop:
                 return
 
     def _run_group(self, group: list[tuple[ChangeJob, _Waiter]]) -> None:
+        if len(group) == 1:
+            job, settle = group[0]
+            settle(self._alone(job))
+            return
         jobs = [job for job, _ in group]
         try:
             with self.db.transaction() as session:
                 outcomes = self.ledger.record_group(session, jobs)
-        except Exception:
-            if len(group) > 1:
-                log.warning("a group of %d consent changes failed; each runs alone", len(group))
+        except Exception as exc:
+            log.warning(
+                "a group of %d consent changes failed (%s); each runs alone",
+                len(group),
+                type(exc).__name__,
+            )
             for job, settle in group:
                 settle(self._alone(job))
             return
@@ -175,9 +188,12 @@ class ConsentWriter:
     def _alone(self, job: ChangeJob) -> _Outcome:
         try:
             with self.unit(job.actor) as session:
-                return self.ledger.record_one(session, job)
+                record = self.ledger.record_one(session, job)
         except Exception as exc:  # handed to the caller, who raises it
             return exc
+        self.groups += 1
+        self.grouped += 1
+        return record
 
 
 def _settle(future: asyncio.Future[ChangeRecord | None], outcome: _Outcome) -> None:
