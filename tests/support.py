@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+
+import httpx
 
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis, Manifest
@@ -27,3 +33,47 @@ class ManualClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``confiance ARGS`` in a process of its own with ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "confiance", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def start_server(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``confiance serve ARGS`` on a free port and wait until it answers; return the
+    process (its output piped) and its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "confiance", "serve", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            output, _ = server.communicate(timeout=30)
+            raise AssertionError(f"the server did not start:\n{output}")
+        time.sleep(0.2)

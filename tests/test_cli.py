@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from confiance.cli import app
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "maison-exemple.yaml"
@@ -92,14 +92,8 @@ def test_operator_flow_load_key_verify_rotate(cli: CliRunner) -> None:
     assert "primary" in status.output and "unwrap only" not in status.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_demo_answers_at_its_url(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANCE__")}
     env["CONFIANCE__DATA_DIR"] = str(tmp_path / "demo")
     process = subprocess.Popen(

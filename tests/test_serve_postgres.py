@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
@@ -19,26 +15,10 @@ from sqlalchemy import create_engine, text
 
 from confiance.demo.generator import CustomerFactory
 from tests.conftest import PG_URL
+from tests.support import cli, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "maison-exemple.yaml"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "confiance", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -62,23 +42,15 @@ def pg_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_two_workers_on_postgresql_serve_and_keep_one_chain(pg_env: dict[str, str]) -> None:
-    assert _cli(pg_env, "init").returncode == 0
-    assert _cli(pg_env, "manifest", "load", str(EXAMPLE)).returncode == 0
+    assert cli(pg_env, "init").returncode == 0
+    assert cli(pg_env, "manifest", "load", str(EXAMPLE)).returncode == 0
     purposes = "order_fulfilment,invoicing,fraud_prevention,customer_support,loyalty_programme"
-    created = _cli(pg_env, "apikey", "create", "--purposes", purposes)
+    created = cli(pg_env, "apikey", "create", "--purposes", purposes)
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("cfk_")
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "confiance", "serve", "--workers", "2", "--port", str(port)],
-        env=pg_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(pg_env, "--workers", "2")
     headers = {"Authorization": f"Bearer {token}"}
     factory = CustomerFactory(seed=11)
     keep = {
@@ -93,16 +65,6 @@ def test_two_workers_on_postgresql_serve_and_keep_one_chain(pg_env: dict[str, st
     }
     records = [{k: v for k, v in factory.customer().items() if k in keep} for _ in range(40)]
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
 
         def create_and_read(record: dict[str, object]) -> str:
             with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
@@ -125,7 +87,7 @@ def test_two_workers_on_postgresql_serve_and_keep_one_chain(pg_env: dict[str, st
         server.terminate()
         server.communicate(timeout=30)
 
-    verified = _cli(pg_env, "audit", "verify", "--json")
+    verified = cli(pg_env, "audit", "verify", "--json")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert '"entries"' in verified.stdout
 

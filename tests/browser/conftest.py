@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -36,6 +35,7 @@ from confiance.manifest import service as manifest_service
 from confiance.runtime import Runtime
 from tests.conftest import EXAMPLE_MANIFEST
 from tests.mail.smtp import SmtpServer, smtp_server
+from tests.support import free_port
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -91,12 +91,6 @@ def browser(chromium: Path) -> Iterator[Any]:
         launched.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -137,7 +131,7 @@ def live(tmp_path: Path, keyring: Keyring) -> Iterator[LiveServer]:
                 source_name=EXAMPLE_MANIFEST.name,
                 actor=actor.label,
             )
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import socket
 import ssl
 import stat
 import subprocess
@@ -27,6 +26,7 @@ from confiance.mail.models import MailMessage
 from confiance.runtime import Runtime
 from tests.mail.conftest import POLICY, ManualClock
 from tests.mail.smtp import Delivered, SmtpServer, smtp_server
+from tests.support import free_port
 
 SUBJECT = "Votre code de vérification – Maison Exemple"
 TEXT = (
@@ -227,18 +227,12 @@ def test_a_refused_message_does_not_stop_the_others_on_the_same_connection(
     assert smtp.connections == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_an_unreachable_server_is_retried_and_the_round_stops_at_the_first_failure(
     runtime: Runtime, mail_settings: Settings, deliver: Deliver, address: str
 ) -> None:
     ids = [_enqueue(runtime, address) for _ in range(3)]
     away = mail_settings.model_copy(
-        update={"mail": mail_settings.mail.model_copy(update={"port": _free_port()})}
+        update={"mail": mail_settings.mail.model_copy(update={"port": free_port()})}
     )
     report = deliver(settings=away)
     assert report.retried == 3
