@@ -412,8 +412,8 @@ def enqueue(session: Session, *, event_type: str, payload: Mapping[str, Any]) ->
 def enqueue_many(
     session: Session, *, event_type: str, payloads: Sequence[Mapping[str, Any]]
 ) -> None:
-    """:func:`enqueue` for several events at once (one statement), delivered in the order
-    given: their message ids sort in that order."""
+    """:func:`enqueue` for several events at once, in one statement; their message ids sort
+    in the order given (delivery itself is not ordered: see ``docs/webhooks.md``)."""
     if not payloads:
         return
     connection = session.connection()
