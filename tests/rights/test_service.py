@@ -253,6 +253,28 @@ def runtime_history(runtime: Runtime, request_id: uuid.UUID) -> list[dict[str, A
         return runtime.rights.get(session, request_id=request_id, actor=STAFF).history
 
 
+def test_a_shared_address_is_noted_however_the_identity_was_checked(
+    runtime: Runtime, make_record: Any
+) -> None:
+    shared = "famille.durand@courriel.example"
+    for _ in range(2):
+        record = make_record()
+        record["email"] = shared
+        collect(runtime, record, make_record.purposes)
+    by_code = verified(runtime, shared)
+    by_staff = submit(runtime, shared)
+    with runtime.db.transaction() as session:
+        runtime.rights.staff_verify(
+            session, request_id=by_staff, actor=STAFF, note="identity card seen in store"
+        )
+    [code_step] = [h for h in runtime_history(runtime, by_code) if h["action"] == "verify"]
+    [staff_step] = [
+        h for h in runtime_history(runtime, by_staff) if h["action"] == "verify-by-staff"
+    ]
+    assert code_step["note"] == "2 customers share this address"
+    assert staff_step["note"] == "identity card seen in store; 2 customers share this address"
+
+
 def test_an_unknown_address_gets_told_nothing_is_held(runtime: Runtime) -> None:
     request_id = verified(runtime, "nobody@courriel.example", "erasure")
     view = approve(runtime, request_id)

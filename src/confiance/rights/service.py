@@ -25,7 +25,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -411,22 +411,18 @@ class RightsDesk:
             send_code=False,
         )
         row = self._get(session, intake.id, lock=True)
-        now = clock.now()
-        row.status = RequestStatus.VERIFIED.value
-        row.verified_at = now
-        row.acknowledged_at = now
-        row.customer_pid = str(customer_id)
-        self._step(session, row, actor=actor, action="verify", note="signed in")
-        self._send(
-            session,
-            row,
-            "acknowledged",
-            due=messages.local_date(row.due_at, row.language, _zone(row)),
-        )
         # Signed in, the customer gets their own data at once, and opt-outs take effect;
         # erasure, rectification and restriction wait for staff.
-        if RequestKind(row.kind) in AUTOMATIC | {RequestKind.ACCESS, RequestKind.PORTABILITY}:
-            self._execute(session, row, actor=actor)
+        self._mark_verified(
+            session,
+            row,
+            customers=[customer_id],
+            actor=actor,
+            action="verify",
+            note="signed in",
+            run_as=actor,
+            automatic=AUTOMATIC | {RequestKind.ACCESS, RequestKind.PORTABILITY},
+        )
         return self._view(session, row)
 
     def _check_details(
@@ -575,21 +571,15 @@ class RightsDesk:
         pending.used_at = now
         token = secrets.token_urlsafe(32)
         row.access_token_hash = _token_hash(token)
-        row.status = RequestStatus.VERIFIED.value
-        row.verified_at = now
-        customers = self._customers_for(session, row)
-        row.customer_pid = str(customers[0]) if customers else None
-        row.acknowledged_at = row.acknowledged_at or now
-        note = None if len(customers) <= 1 else f"{len(customers)} customers share this address"
-        self._step(session, row, actor=actor, action="verify", note=note)
-        self._send(
+        self._mark_verified(
             session,
             row,
-            "acknowledged",
-            due=messages.local_date(row.due_at, row.language, _zone(row)),
+            customers=self._customers_for(session, row),
+            actor=actor,
+            action="verify",
+            note=None,
+            run_as=Actor.system("rights"),
         )
-        if RequestKind(row.kind) in AUTOMATIC:
-            self._execute(session, row, actor=Actor.system("rights"))
         return Verification(row.id, row.reference, row.status, token)
 
     def staff_verify(
@@ -601,22 +591,48 @@ class RightsDesk:
             raise InvalidRequestDetails("say how the identity was checked", field="note")
         row = self._get(session, request_id, lock=True)
         self._require(row, "verify", (RequestStatus.RECEIVED,))
+        self._mark_verified(
+            session,
+            row,
+            customers=self._customers_for(session, row),
+            actor=actor,
+            action="verify-by-staff",
+            note=note,
+            run_as=actor,
+        )
+        return self._view(session, row)
+
+    def _mark_verified(
+        self,
+        session: Session,
+        row: RightsRequest,
+        *,
+        customers: Sequence[uuid.UUID],
+        actor: Actor,
+        action: str,
+        note: str | None,
+        run_as: Actor,
+        automatic: Collection[RequestKind] = AUTOMATIC,
+    ) -> None:
+        """The identity is proved: the request is verified and acknowledged, linked to its
+        customer, the requester is told, and the kinds that need no staff are carried out."""
         now = clock.now()
         row.status = RequestStatus.VERIFIED.value
         row.verified_at = now
         row.acknowledged_at = row.acknowledged_at or now
-        customers = self._customers_for(session, row)
         row.customer_pid = str(customers[0]) if customers else None
-        self._step(session, row, actor=actor, action="verify-by-staff", note=note)
+        if len(customers) > 1:
+            shared = f"{len(customers)} customers share this address"
+            note = shared if note is None else f"{note}; {shared}"
+        self._step(session, row, actor=actor, action=action, note=note)
         self._send(
             session,
             row,
             "acknowledged",
             due=messages.local_date(row.due_at, row.language, _zone(row)),
         )
-        if RequestKind(row.kind) in AUTOMATIC:
-            self._execute(session, row, actor=actor)
-        return self._view(session, row)
+        if RequestKind(row.kind) in automatic:
+            self._execute(session, row, actor=run_as)
 
     def _customers_for(self, session: Session, row: RightsRequest) -> list[uuid.UUID]:
         manifest = manifest_service.current(session).manifest
