@@ -36,7 +36,8 @@ from confiance.rights.export import DEFAULT_TIME_ZONE
 from confiance.rights.export_text import Words
 from confiance.rights.messages import KIND_LABELS
 from confiance.rights.service import RequestView
-from confiance.vault.models import Customer, FieldValue
+from confiance.vault.models import Customer
+from confiance.vault.service import Vault
 
 __all__ = [
     "ACCESS_SHOWN",
@@ -353,14 +354,7 @@ def my_data(
     customer = session.execute(
         select(Customer.created_at, Customer.restricted_at).where(Customer.id == customer_id)
     ).one()
-    times = {
-        r.field: (r.collected_at, r.updated_at)
-        for r in session.execute(
-            select(FieldValue.field, FieldValue.collected_at, FieldValue.updated_at).where(
-                FieldValue.customer_id == customer_id
-            )
-        )
-    }
+    times = Vault.value_dates(session, customer_id=customer_id)
     words = texts.words
     gettext = texts.gettext
     held = [f.name for f in manifest.fields if f.name in vault_values]
@@ -606,13 +600,7 @@ def present_fields(
 ) -> tuple[list[str], datetime, datetime | None]:
     """The names of the fields held about a customer (no value), when they became one, and
     when their contract ended (``None``: it runs)."""
-    names = list(
-        session.execute(
-            select(FieldValue.field)
-            .where(FieldValue.customer_id == customer_id)
-            .order_by(FieldValue.field)
-        ).scalars()
-    )
+    names = sorted(Vault.value_dates(session, customer_id=customer_id))
     created, ended = session.execute(
         select(Customer.created_at, Customer.contract_ended_at).where(Customer.id == customer_id)
     ).one()

@@ -46,7 +46,7 @@ from confiance.manifest.schemas import FieldSpec, FieldType, Manifest, PurposeSp
 from confiance.rights.export_csv import csv_bytes
 from confiance.rights.export_text import LANGUAGES, Words
 from confiance.rights.models import RightsRequest
-from confiance.vault.models import Customer, FieldValue
+from confiance.vault.models import Customer
 
 if TYPE_CHECKING:
     from confiance.runtime import Runtime
@@ -200,14 +200,7 @@ def _gather(
             Customer.created_at, Customer.manifest_seq, Customer.restricted_at, Customer.erased_at
         ).where(Customer.id == customer_id)
     ).one()
-    times = {
-        r.field: (r.collected_at, r.updated_at)
-        for r in session.execute(
-            select(FieldValue.field, FieldValue.collected_at, FieldValue.updated_at).where(
-                FieldValue.customer_id == customer_id
-            )
-        )
-    }
+    times = runtime.vault.value_dates(session, customer_id=customer_id)
     ledger = runtime.consent
     overview = ledger.overview(session, customer_id=customer_id, actor=actor)
     history = ledger.history(session, customer_id=customer_id, actor=actor)

@@ -477,6 +477,19 @@ class Vault:
         }
 
     @staticmethod
+    def value_dates(
+        session: Session, *, customer_id: uuid.UUID
+    ) -> dict[str, tuple[datetime, datetime]]:
+        """When each held value was collected and last changed (no value is decrypted): what
+        the customer's own views of their data show beside the values."""
+        rows = session.execute(
+            select(FieldValue.field, FieldValue.collected_at, FieldValue.updated_at).where(
+                FieldValue.customer_id == customer_id
+            )
+        )
+        return {r.field: (r.collected_at, r.updated_at) for r in rows}
+
+    @staticmethod
     def _mask(manifest: Manifest, name: str, value: Any) -> Any:
         """A direct identifier with most of it hidden: enough to confirm who is on the phone
         (``Jea*** D***``, ``j***@exemple.example``, ``+33 6** ** ** 78``), not to copy it."""
