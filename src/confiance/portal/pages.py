@@ -35,6 +35,7 @@ from confiance.portal.errors import FeedbackInvalid, NothingHeld, NotSignedIn
 from confiance.portal.service import TOPICS, PortalSignedIn
 from confiance.rights.errors import CodeRejected, InvalidRequestDetails, TooManyCodes
 from confiance.rights.export import build_export
+from confiance.rights.service import RequestView
 from confiance.runtime import Runtime
 from confiance.web import i18n
 from confiance.web.deps import Rt
@@ -451,19 +452,32 @@ def rights(request: Request, runtime: Rt) -> Response:
     return _page(request, "rights.html", signed, "rights", {"opted_out": opted_out})
 
 
+def _request_signed_in(
+    request: Request,
+    runtime: Runtime,
+    session: Session,
+    signed: PortalSignedIn,
+    kind: str,
+    details: dict[str, Any] | None = None,
+) -> RequestView:
+    """A rights request from the signed-in customer, whose sign-in proved their address."""
+    return runtime.rights.submit_verified(
+        session,
+        kind=kind,
+        email=runtime.portal.contact(session, token=signed.token),
+        customer_id=signed.customer_id,
+        actor=signed.actor,
+        language=_language(request),
+        details=details,
+    )
+
+
 @router.post("/privacy/rights/download")
 def download_data(request: Request, runtime: Rt, csrf: Form_ = "") -> Response:
     """An access request, answered at once: the ZIP of everything held, for this customer."""
     language = _language(request)
     with _customer(request, runtime, csrf=csrf, post=True) as (session, signed):
-        view = runtime.rights.submit_verified(
-            session,
-            kind="access",
-            email=runtime.portal.contact(session, token=signed.token),
-            customer_id=signed.customer_id,
-            actor=signed.actor,
-            language=language,
-        )
+        view = _request_signed_in(request, runtime, session, signed, "access")
         archive = build_export(
             session,
             runtime=runtime,
@@ -545,14 +559,8 @@ def correct(
                 details: dict[str, Any] = {"values": {field: value.strip()}}
                 if note.strip():
                     details["note"] = note.strip()
-                runtime.rights.submit_verified(
-                    session,
-                    kind="rectification",
-                    email=runtime.portal.contact(session, token=signed.token),
-                    customer_id=signed.customer_id,
-                    actor=signed.actor,
-                    language=_language(request),
-                    details=details,
+                _request_signed_in(
+                    request, runtime, session, signed, "rectification", details=details
                 )
     except (InvalidFieldValue, InvalidRequestDetails):
         errors["value"] = N_("This value does not fit this data: check how it is written.")
@@ -589,14 +597,7 @@ def erase_page(request: Request, runtime: Rt) -> Response:
 @router.post("/privacy/rights/erase")
 def erase(request: Request, runtime: Rt, csrf: Form_ = "") -> RedirectResponse:
     with _customer(request, runtime, csrf=csrf, post=True) as (session, signed):
-        runtime.rights.submit_verified(
-            session,
-            kind="erasure",
-            email=runtime.portal.contact(session, token=signed.token),
-            customer_id=signed.customer_id,
-            actor=signed.actor,
-            language=_language(request),
-        )
+        _request_signed_in(request, runtime, session, signed, "erasure")
     return redirect(request, "/privacy/requests?done=erasure")
 
 
@@ -604,14 +605,7 @@ def erase(request: Request, runtime: Rt, csrf: Form_ = "") -> RedirectResponse:
 def opt_out(request: Request, runtime: Rt, csrf: Form_ = "") -> RedirectResponse:
     """Opt out of sale/sharing as a rights request: it takes effect at once."""
     with _customer(request, runtime, csrf=csrf, post=True) as (session, signed):
-        runtime.rights.submit_verified(
-            session,
-            kind="opt_out_sale",
-            email=runtime.portal.contact(session, token=signed.token),
-            customer_id=signed.customer_id,
-            actor=signed.actor,
-            language=_language(request),
-        )
+        _request_signed_in(request, runtime, session, signed, "opt_out_sale")
     return redirect(request, "/privacy/requests?done=opted-out")
 
 
