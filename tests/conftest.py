@@ -21,7 +21,7 @@ from confiance.config import Settings
 from confiance.crypto import Keyring
 from confiance.db import Database
 from confiance.db.models import Base
-from tests.support import ManualClock
+from tests.support import ManualClock, install
 
 if TYPE_CHECKING:
     from confiance.runtime import Runtime
@@ -96,9 +96,6 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-EXAMPLE_MANIFEST = Path(__file__).resolve().parents[1] / "examples" / "maison-exemple.yaml"
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
 
@@ -108,25 +105,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def runtime(db: Database, settings: Settings, keyring: Keyring) -> Iterator[Runtime]:
     """A wired installation on the ``db`` fixture, with the example manifest loaded."""
-    from confiance.actors import Actor
-    from confiance.crypto import KeyringSource, write_keyring
-    from confiance.keys import service as keys_service
-    from confiance.manifest import service as manifest_service
-    from confiance.runtime import Runtime
-
-    write_keyring(settings.keyring_path, keyring)
-    keys = KeyringSource(path=settings.keyring_path)
-    rt = Runtime.assemble(settings, db=db, keys=keys)
-    actor = Actor.system("test")
-    with db.transaction() as session:
-        keys_service.ensure_registered(session, keys=keys)
-        manifest_service.load(
-            session,
-            text=EXAMPLE_MANIFEST.read_text(encoding="utf-8"),
-            source_name=EXAMPLE_MANIFEST.name,
-            actor=actor.label,
-            on_loaded=rt.manifest_loaded_hook(actor),
-        )
+    rt = install(db, settings, keyring)
     yield rt
 
 

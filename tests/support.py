@@ -7,12 +7,41 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
+from confiance.actors import Actor
+from confiance.config import Settings
+from confiance.crypto import Keyring, KeyringSource, write_keyring
+from confiance.db import Database
+from confiance.keys import service as keys_service
 from confiance.manifest import service as manifest_service
 from confiance.manifest.schemas import LegalBasis, Manifest
 from confiance.runtime import Runtime
+
+EXAMPLE_MANIFEST = Path(__file__).resolve().parents[1] / "examples" / "maison-exemple.yaml"
+
+
+def install(
+    db: Database, settings: Settings, keyring: Keyring, *, actor: Actor | None = None
+) -> Runtime:
+    """What 'confiance init' and 'manifest load' leave behind on ``db`` (its tables made): the
+    key file, the key ring registered, the example manifest loaded and audited."""
+    actor = actor or Actor.system("test")
+    write_keyring(settings.keyring_path, keyring)
+    keys = KeyringSource(path=settings.keyring_path)
+    runtime = Runtime.assemble(settings, db=db, keys=keys)
+    with db.transaction() as session:
+        keys_service.ensure_registered(session, keys=keys)
+        manifest_service.load(
+            session,
+            text=EXAMPLE_MANIFEST.read_text(encoding="utf-8"),
+            source_name=EXAMPLE_MANIFEST.name,
+            actor=actor.label,
+            on_loaded=runtime.manifest_loaded_hook(actor),
+        )
+    return runtime
 
 
 def manifest_of(runtime: Runtime) -> Manifest:

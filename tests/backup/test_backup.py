@@ -45,7 +45,9 @@ from confiance.manifest import service as manifest_service
 from confiance.runtime import Runtime
 from confiance.vault.errors import CustomerNotFound
 from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
-from tests.conftest import EXAMPLE_MANIFEST, PG_URL
+from tests.conftest import PG_URL
+from tests.support import EXAMPLE_MANIFEST
+from tests.support import install as installed
 
 OPERATOR = Actor.operator("backup-test")
 SHOPPER = Actor("apikey", "shop-frontend", frozenset(), frozenset({"consent.write"}))
@@ -70,18 +72,7 @@ def drop_alembic_version(db: Database) -> None:
 
 def install(db: Database, settings: Settings, keyring: Keyring) -> Runtime:
     """What 'confiance init' and 'manifest load' leave behind, on ``db``."""
-    write_keyring(settings.keyring_path, keyring)
-    keys = KeyringSource(path=settings.keyring_path)
-    rt = Runtime.assemble(settings, db=db, keys=keys)
-    with db.transaction() as session:
-        keys_service.ensure_registered(session, keys=keys)
-        manifest_service.load(
-            session,
-            text=EXAMPLE_MANIFEST.read_text(encoding="utf-8"),
-            source_name=EXAMPLE_MANIFEST.name,
-            actor=OPERATOR.label,
-            on_loaded=rt.manifest_loaded_hook(OPERATOR),
-        )
+    rt = installed(db, settings, keyring, actor=OPERATOR)
     stamp_head(db)
     return rt
 

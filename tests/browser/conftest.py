@@ -27,15 +27,12 @@ from typing import Any
 import pytest
 
 from confiance.config import Settings
-from confiance.crypto import Keyring, KeyringSource, write_keyring
+from confiance.crypto import Keyring
 from confiance.db import Database
 from confiance.db.models import Base
-from confiance.keys import service as keys_service
-from confiance.manifest import service as manifest_service
 from confiance.runtime import Runtime
-from tests.conftest import EXAMPLE_MANIFEST
 from tests.mail.smtp import SmtpServer, smtp_server
-from tests.support import free_port
+from tests.support import free_port, install
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,7 +108,6 @@ class LiveServer:
 def live(tmp_path: Path, keyring: Keyring) -> Iterator[LiveServer]:
     import uvicorn
 
-    from confiance.actors import Actor
     from confiance.web.app import create_app
 
     with smtp_server() as smtp:
@@ -119,18 +115,7 @@ def live(tmp_path: Path, keyring: Keyring) -> Iterator[LiveServer]:
         settings.data_dir.mkdir(parents=True)
         db = Database(f"sqlite:///{tmp_path / 'data' / 'confiance.db'}")
         Base.metadata.create_all(db.engine)
-        write_keyring(settings.keyring_path, keyring)
-        keys = KeyringSource(path=settings.keyring_path)
-        runtime = Runtime.assemble(settings, db=db, keys=keys)
-        actor = Actor.system("test")
-        with db.transaction() as session:
-            keys_service.ensure_registered(session, keys=keys)
-            manifest_service.load(
-                session,
-                text=EXAMPLE_MANIFEST.read_text(encoding="utf-8"),
-                source_name=EXAMPLE_MANIFEST.name,
-                actor=actor.label,
-            )
+        runtime = install(db, settings, keyring)
         port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")

@@ -14,20 +14,18 @@ from sqlalchemy import select
 from confiance import clock
 from confiance.actors import Actor
 from confiance.config import Settings
-from confiance.crypto import Keyring, KeyringSource, context, write_keyring
+from confiance.crypto import Keyring, KeyringSource, context
 from confiance.db import Database
 from confiance.db.models import Base
 from confiance.erasure.log import ErasureEntry, ErasureLogFile, entries_in_database
 from confiance.erasure.service import CertificateInvalid, verify_certificate
 from confiance.errors import ConfianceError
 from confiance.keys import service as keys_service
-from confiance.manifest import service as manifest_service
 from confiance.runtime import Runtime
 from confiance.vault.models import BlindIndexEntry, Customer, FieldValue
 from confiance.webhooks import service as webhooks_service
 from confiance.webhooks.models import OutboxMessage
-from tests.conftest import EXAMPLE_MANIFEST
-from tests.support import ManualClock
+from tests.support import ManualClock, install
 
 OPERATOR = Actor.operator("test")
 
@@ -46,18 +44,7 @@ ZOE = {
 
 
 def _runtime(db: Database, settings: Settings, keyring: Keyring) -> Runtime:
-    write_keyring(settings.keyring_path, keyring)
-    keys = KeyringSource(path=settings.keyring_path)
-    rt = Runtime.assemble(settings, db=db, keys=keys)
-    with db.transaction() as session:
-        keys_service.ensure_registered(session, keys=keys)
-        manifest_service.load(
-            session,
-            text=EXAMPLE_MANIFEST.read_text(encoding="utf-8"),
-            source_name=EXAMPLE_MANIFEST.name,
-            actor=OPERATOR.label,
-        )
-    return rt
+    return install(db, settings, keyring, actor=OPERATOR)
 
 
 def _traces(rt: Runtime, customer_id: uuid.UUID) -> dict[str, bytes]:
