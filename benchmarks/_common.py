@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Uuid, create_engine, text
 
 from confiance.actors import Actor
@@ -101,3 +107,35 @@ def installation(database_url: str | None) -> Iterator[Runtime]:
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
+
+
+@contextmanager
+def serving(runtime: Runtime, database_url: str | None, *, workers: int = 1) -> Iterator[str]:
+    """``confiance serve`` on the benchmark's installation, in a process of its own; yields its
+    base URL once it answers, and stops it afterwards."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANCE__")}
+    env["CONFIANCE__DATA_DIR"] = str(runtime.settings.data_dir)
+    if database_url:
+        env["CONFIANCE__DATABASE__URL"] = runtime.db.url.render_as_string(hide_password=False)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "confiance", "serve", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -14,20 +14,17 @@ transaction), the floor of any route that touches the database.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 
-from _common import ACTOR, add_database_option, customer_source, installation
+from _common import ACTOR, add_database_option, customer_source, installation, serving
 from confiance.actors import SCOPES
 from confiance.apikeys import service as apikeys
 
@@ -51,12 +48,6 @@ request = function()
   return wrk.format(method, path, headers, body)
 end
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wrk(url: str, script: Path, seconds: int, connections: int = 32) -> tuple[float, float, int]:
@@ -117,58 +108,37 @@ def main() -> None:
                 actor=ACTOR,
                 audit=runtime.audit,
             )
-        data_dir = runtime.settings.data_dir
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANCE__")}
-        env["CONFIANCE__DATA_DIR"] = str(data_dir)
-        if args.database_url:
-            env["CONFIANCE__DATABASE__URL"] = runtime.db.url.render_as_string(hide_password=False)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "confiance", "serve", "--port", str(port)]
-            + (["--workers", str(args.workers)] if args.workers > 1 else []),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            with tempfile.TemporaryDirectory() as tmp:
-                results = {}
-                for name, method, paths in (
-                    ("GET /health (baseline)", "GET", ["/health"]),
-                    (
-                        "GET decision",
-                        "GET",
-                        [f"/v1/customers/{c}/decisions/email_marketing" for c in ids],
-                    ),
-                    ("POST consent change", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
-                    # One client alone: how long one change takes to be durable and answered.
-                    ("POST, one client", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
-                ):
-                    if name == "GET decision":
-                        # Steady state: each customer's decision asked once before the run (the
-                        # first ask per customer and consent version goes through the regular
-                        # route, which fills the caches).
-                        with httpx.Client(
-                            base_url=base, headers={"Authorization": f"Bearer {token}"}
-                        ) as warm:
-                            for path in paths:
-                                warm.get(path).raise_for_status()
-                    listing = Path(tmp) / f"{len(results)}.txt"
-                    listing.write_text("\n".join(paths) + "\n")
-                    script = Path(tmp) / f"{len(results)}.lua"
-                    script.write_text(LUA % {"paths": listing, "method": method, "token": token})
-                    connections = 1 if name == "POST, one client" else 32
-                    results[name] = _wrk(base, script, args.seconds, connections)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with (
+            serving(runtime, args.database_url, workers=args.workers) as base,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            results = {}
+            for name, method, paths in (
+                ("GET /health (baseline)", "GET", ["/health"]),
+                (
+                    "GET decision",
+                    "GET",
+                    [f"/v1/customers/{c}/decisions/email_marketing" for c in ids],
+                ),
+                ("POST consent change", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
+                # One client alone: how long one change takes to be durable and answered.
+                ("POST, one client", "POST", [f"/v1/customers/{c}/consents" for c in ids]),
+            ):
+                if name == "GET decision":
+                    # Steady state: each customer's decision asked once before the run (the
+                    # first ask per customer and consent version goes through the regular
+                    # route, which fills the caches).
+                    with httpx.Client(
+                        base_url=base, headers={"Authorization": f"Bearer {token}"}
+                    ) as warm:
+                        for path in paths:
+                            warm.get(path).raise_for_status()
+                listing = Path(tmp) / f"{len(results)}.txt"
+                listing.write_text("\n".join(paths) + "\n")
+                script = Path(tmp) / f"{len(results)}.lua"
+                script.write_text(LUA % {"paths": listing, "method": method, "token": token})
+                connections = 1 if name == "POST, one client" else 32
+                results[name] = _wrk(base, script, args.seconds, connections)
         with runtime.db.transaction() as s:
             from sqlalchemy import func, select
 

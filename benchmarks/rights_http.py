@@ -13,26 +13,16 @@ codes per address never applies. The baseline, against the same server in the sa
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 
 import httpx
 from rich.console import Console
 from rich.progress import Progress
 
-from _common import add_database_option, installation
+from _common import add_database_option, installation, serving
 
 console = Console(width=120)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _timed(client: httpx.Client, count: int, call: object, label: str) -> list[float]:
@@ -54,51 +44,32 @@ def main() -> None:
     add_database_option(parser)
     args = parser.parse_args()
 
-    with installation(args.database_url) as runtime:
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIANCE__")}
-        env["CONFIANCE__DATA_DIR"] = str(runtime.settings.data_dir)
-        if args.database_url:
-            env["CONFIANCE__DATABASE__URL"] = runtime.db.url.render_as_string(hide_password=False)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "confiance", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    with (
+        installation(args.database_url) as runtime,
+        serving(runtime, args.database_url) as base,
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
+        # Warm-up: imports, caches, connections.
+        for i in range(20):
+            client.get("/health")
+            client.post(
+                "/v1/rights/requests",
+                json={"kind": "access", "email": f"warm{i}@courriel.example"},
+            )
+        health = _timed(client, args.requests, lambda c, i: c.get("/health"), "GET /health")
+        created = _timed(
+            client,
+            args.requests,
+            lambda c, i: c.post(
+                "/v1/rights/requests",
+                json={
+                    "kind": ("access", "erasure", "opt_out_sale")[i % 3],
+                    "email": f"demandeur{i}@courriel.example",
+                    "language": "fr",
+                },
+            ),
+            "POST /v1/rights/requests",
         )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"{base}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            with httpx.Client(base_url=base, timeout=10) as client:
-                # Warm-up: imports, caches, connections.
-                for i in range(20):
-                    client.get("/health")
-                    client.post(
-                        "/v1/rights/requests",
-                        json={"kind": "access", "email": f"warm{i}@courriel.example"},
-                    )
-                health = _timed(client, args.requests, lambda c, i: c.get("/health"), "GET /health")
-                created = _timed(
-                    client,
-                    args.requests,
-                    lambda c, i: c.post(
-                        "/v1/rights/requests",
-                        json={
-                            "kind": ("access", "erasure", "opt_out_sale")[i % 3],
-                            "email": f"demandeur{i}@courriel.example",
-                            "language": "fr",
-                        },
-                    ),
-                    "POST /v1/rights/requests",
-                )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     def ms(values: list[float], q: int) -> float:
         if q == 50:
