@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ from confiance.backup import cli as backup_cli
 from confiance.cli_support import DataDir, progress_bar
 from confiance.config import Settings
 from confiance.consent.rules import State
-from confiance.consent.service import Change, ConsentContext
+from confiance.consent.service import Change, ConsentContext, evidence_of
 from confiance.consent.tcf.cli import tcf_app
 from confiance.dp import cli as dp_cli
 from confiance.errors import ConfianceError
@@ -640,7 +639,7 @@ def consent_set(
         channel=channel,
         method=method,
         language=language,
-        evidence=hashlib.sha256(" ".join(decisions).encode()).hexdigest(),
+        evidence=evidence_of(f"{customer}\n{' '.join(decisions)}".encode()),
     )
     with _runtime(data_dir) as runtime, runtime.db.transaction() as session:
         record = runtime.consent.record(
