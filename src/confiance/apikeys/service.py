@@ -7,8 +7,6 @@ it keeps authentication cheap on every request.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Sequence
@@ -23,6 +21,7 @@ from confiance.actors import SCOPES, Actor
 from confiance.apikeys.errors import ApiKeyNotFound, InvalidApiKey, NoPurposeGiven, UnknownScope
 from confiance.apikeys.models import ApiKey
 from confiance.audit.service import AuditEvent, AuditLog
+from confiance.crypto.derived import same_digest, token_digest
 from confiance.manifest import service as manifest_service
 from confiance.manifest.errors import UnknownPurpose
 
@@ -54,10 +53,6 @@ def _info(row: ApiKey) -> ApiKeyInfo:
     )
 
 
-def _digest(secret: str) -> bytes:
-    return hashlib.sha256(secret.encode()).digest()
-
-
 def create(
     session: Session,
     *,
@@ -84,7 +79,7 @@ def create(
     row = ApiKey(
         id=key_id,
         name=name,
-        secret_hash=_digest(secret),
+        secret_hash=token_digest(secret),
         purposes=wanted,
         scopes=granted,
         created_at=clock.now(),
@@ -111,7 +106,7 @@ def authenticate(session: Session, *, token: str) -> Actor:
     row = session.get(ApiKey, parts[1])
     if row is None or row.revoked_at is not None:
         raise InvalidApiKey()
-    if not hmac.compare_digest(row.secret_hash, _digest(parts[2])):
+    if not same_digest(row.secret_hash, token_digest(parts[2])):
         raise InvalidApiKey()
     return Actor("apikey", row.id, frozenset(row.purposes), frozenset(row.scopes or []))
 
@@ -150,7 +145,7 @@ class AuthCache:
     def get(self, token: str) -> Actor | None:
         if self.ttl <= 0:
             return None
-        hit = self._entries.get(_digest(token))
+        hit = self._entries.get(token_digest(token))
         if hit is None or hit[1] < time.monotonic():
             return None
         return hit[0]
@@ -160,7 +155,7 @@ class AuthCache:
             return
         if len(self._entries) > 10_000:
             self._entries.clear()
-        self._entries[_digest(token)] = (actor, time.monotonic() + self.ttl)
+        self._entries[token_digest(token)] = (actor, time.monotonic() + self.ttl)
 
     def clear(self) -> None:
         self._entries.clear()

@@ -58,6 +58,13 @@ def keyed_digest(ring: Keyring, purpose: str, message: bytes) -> bytes:
     return hmac.new(derived_key(ring, purpose).material.reveal(), message, hashlib.sha256).digest()
 
 
+def token_digest(token: str) -> bytes:
+    """SHA-256 of a random bearer token (an API key's secret, a download link's token), kept
+    instead of the token: the token carries enough entropy that no key or slow hash is needed,
+    and a leaked digest cannot be presented."""
+    return hashlib.sha256(token.encode()).digest()
+
+
 def same_digest(a: bytes, b: bytes) -> bool:
     """Whether two digests are equal, in time independent of where they differ."""
     return hmac.compare_digest(a, b)

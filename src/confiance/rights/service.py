@@ -21,7 +21,6 @@ transaction. Rules held here:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import uuid
@@ -42,7 +41,7 @@ from confiance.config import RightsSettings
 from confiance.consent.rules import SALE_SHARING, SENSITIVE, State
 from confiance.consent.service import Change, ConsentContext, ConsentLedger
 from confiance.crypto import KeyringSource, SymmetricKey
-from confiance.crypto.derived import derived_key, keyed_digest, same_digest
+from confiance.crypto.derived import derived_key, keyed_digest, same_digest, token_digest
 from confiance.deadlines import Jurisdiction, Standing
 from confiance.erasure.service import Eraser, ErasureReport
 from confiance.mail import service as mail_service
@@ -192,10 +191,6 @@ def _reference() -> str:
 
 def _zone(row: RightsRequest) -> ZoneInfo:
     return deadlines.zone_of(Jurisdiction(row.jurisdiction))
-
-
-def _token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 @dataclass
@@ -570,7 +565,7 @@ class RightsDesk:
             return CodeRejected(max(left, 0))
         pending.used_at = now
         token = secrets.token_urlsafe(32)
-        row.access_token_hash = _token_hash(token)
+        row.access_token_hash = token_digest(token)
         self._mark_verified(
             session,
             row,
@@ -658,7 +653,7 @@ class RightsDesk:
         if (
             row is None
             or row.access_token_hash is None
-            or not same_digest(row.access_token_hash, _token_hash(token or ""))
+            or not same_digest(row.access_token_hash, token_digest(token or ""))
         ):
             raise RequestNotFound()
         return self._view(session, row, history=True)

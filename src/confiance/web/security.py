@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from confiance.crypto.derived import same_digest
 from confiance.errors import ConfianceError
 
 __all__ = [
@@ -140,5 +140,5 @@ def check_csrf(request: Request, submitted: str | None, expected: str | None) ->
     """Refuse a form post from another site or without the right token."""
     if not _same_origin(request):
         raise CsrfRejected()
-    if not submitted or not expected or not hmac.compare_digest(submitted, expected):
+    if not submitted or not expected or not same_digest(submitted.encode(), expected.encode()):
         raise CsrfRejected()
